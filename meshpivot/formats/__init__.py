@@ -1,0 +1,66 @@
+"""Format adapters, chosen by file extension and imported only when needed.
+
+Heavy libraries (trimesh, decoders) are imported by the adapter module that needs
+them, so ``meshpivot --help`` and the glTF path stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from ..errors import UnreadableInputError, UnsupportedInputError
+from .base import Asset, Measurement, WriteReport
+
+__all__ = ["Asset", "Measurement", "WriteReport", "open_asset", "KNOWN_EXTENSIONS", "adapter_for"]
+
+# extension -> (module, class). The glTF engine owns .glb/.gltf.
+_ADAPTERS: dict[str, tuple[str, str]] = {
+    ".glb": ("meshpivot.gltf", "GltfAsset"),
+    ".gltf": ("meshpivot.gltf", "GltfAsset"),
+    ".obj": ("meshpivot.formats.trimesh_formats", "TrimeshAsset"),
+    ".ply": ("meshpivot.formats.trimesh_formats", "TrimeshAsset"),
+    ".stl": ("meshpivot.formats.trimesh_formats", "TrimeshAsset"),
+}
+
+#: Extensions meshpivot reads, lower case with the dot.
+KNOWN_EXTENSIONS: tuple[str, ...] = tuple(_ADAPTERS)
+
+
+def adapter_for(path: str | Path) -> type[Asset]:
+    """The adapter class for ``path``'s extension.
+
+    Raises
+    ------
+    UnsupportedInputError
+        The extension is not one meshpivot reads.
+    """
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in _ADAPTERS:
+        known = ", ".join(KNOWN_EXTENSIONS)
+        raise UnsupportedInputError(
+            f"unsupported file type {ext or '(no extension)'!r}; expected one of {known}", p
+        )
+    module, name = _ADAPTERS[ext]
+    cls: type[Asset] = getattr(importlib.import_module(module), name)
+    return cls
+
+
+def open_asset(path: str | Path) -> Asset:
+    """Open ``path`` with the adapter for its extension.
+
+    Raises
+    ------
+    UnreadableInputError
+        The file does not exist or is not a regular file.
+    UnsupportedInputError
+        Unknown extension.
+    """
+    p = Path(path)
+    cls = adapter_for(p)
+    if not p.exists():
+        raise UnreadableInputError("no such file", p)
+    if not p.is_file():
+        raise UnreadableInputError("not a regular file", p)
+    return cls(p)

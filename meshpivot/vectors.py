@@ -1,0 +1,231 @@
+"""Bounds of point sets and the vector transforms a fit needs (pure numpy).
+
+Shapes lead: ``points : (n, 3)``, ``tangents : (n, 4)``. All math is float64; results
+are cast once to the stored dtype. A caller's array changes only through ``out=``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import EmptyInputError, NonFiniteInputError
+
+__all__ = [
+    "point_bounds",
+    "merge_bounds",
+    "linear_part",
+    "cofactor",
+    "transform_points",
+    "transform_normals",
+    "transform_tangents",
+    "transform_directions",
+]
+
+F64 = NDArray[np.float64]
+Linear = ArrayLike  # (3,) per-axis factors or a (3, 3) matrix
+CHUNK = 1 << 18  # rows per chunk on hot paths: 256 k vertices
+
+
+def point_bounds(points: ArrayLike, *, what: str = "points") -> tuple[F64, F64]:
+    """Axis-aligned bounds of ``points``.
+
+    Parameters
+    ----------
+    points : (n, 3) array
+        Any float or integer dtype; not copied when already an array.
+    what : str
+        Named in error messages.
+
+    Returns
+    -------
+    lo, hi : (3,) float64
+
+    Raises
+    ------
+    EmptyInputError
+        ``n == 0``.
+    NonFiniteInputError
+        A coordinate is NaN or infinite.
+
+    Notes
+    -----
+    Column-wise ``min`` on an ``(n, 3)`` array is slow in numpy (PERF-NOTES.md); this
+    reduces each column of a contiguous chunk separately.
+    """
+    arr = np.asarray(points)
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise ValueError(f"{what} must have shape (n, 3), got {arr.shape}")
+    n = arr.shape[0]
+    if n == 0:
+        raise EmptyInputError(f"{what}: no vertices, so there is no bounding box")
+    lo = np.full(3, np.inf)
+    hi = np.full(3, -np.inf)
+    for start in range(0, n, CHUNK):
+        chunk = arr[start : start + CHUNK]
+        for i in range(3):
+            col = np.ascontiguousarray(chunk[:, i])
+            lo[i] = min(lo[i], float(col.min()))
+            hi[i] = max(hi[i], float(col.max()))
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        # min/max propagate NaN, and inf shows up as a bound.
+        raise NonFiniteInputError(f"{what}: a vertex coordinate is NaN or infinite")
+    return lo, hi
+
+
+def merge_bounds(boxes: list[tuple[F64, F64]]) -> tuple[F64, F64]:
+    """The box that holds every box in ``boxes``.
+
+    Raises
+    ------
+    EmptyInputError
+        ``boxes`` is empty.
+    """
+    if not boxes:
+        raise EmptyInputError("no drawable vertex, so there is no bounding box")
+    lo = np.min(np.stack([b[0] for b in boxes]), axis=0)
+    hi = np.max(np.stack([b[1] for b in boxes]), axis=0)
+    return lo, hi
+
+
+def linear_part(linear: Linear) -> F64:
+    """A (3, 3) float64 matrix from ``(3,)`` per-axis factors or a ``(3, 3)`` matrix."""
+    m = np.asarray(linear, dtype=np.float64)
+    if m.shape == (3,):
+        return np.diag(m)
+    if m.shape == (4, 4):
+        return np.array(m[:3, :3])
+    if m.shape != (3, 3):
+        raise ValueError(f"linear part must have shape (3,), (3, 3) or (4, 4), got {m.shape}")
+    return m
+
+
+def cofactor(linear: Linear) -> F64:
+    """Cofactor matrix ``det(L) * inv(L).T`` of the linear part; defined for singular ``L``.
+
+    Its rows are the cross products of the rows of ``L`` taken in cyclic order.
+    """
+    m = linear_part(linear)
+    return np.stack([np.cross(m[1], m[2]), np.cross(m[2], m[0]), np.cross(m[0], m[1])])
+
+
+def _apply_linear(work: F64, m: F64) -> F64:
+    """``work @ m.T`` spelled out per component (bit-stable across builds)."""
+    if np.count_nonzero(m - np.diag(np.diag(m))) == 0:
+        work *= np.diag(m)
+        return work
+    x, y, z = work[:, 0].copy(), work[:, 1].copy(), work[:, 2].copy()
+    for i in range(3):
+        col = work[:, i]
+        np.multiply(x, m[i, 0], out=col)
+        col += y * m[i, 1]
+        col += z * m[i, 2]
+    return work
+
+
+def _store(work: NDArray[np.floating], like: NDArray[np.generic], out: NDArray[np.generic] | None) -> NDArray[np.generic]:
+    if out is None:
+        return work.astype(like.dtype, copy=False) if like.dtype != work.dtype else work
+    np.copyto(out, work, casting="unsafe" if out.dtype.kind in "iu" else "same_kind")
+    return out
+
+
+def transform_points(
+    points: ArrayLike,
+    linear: Linear,
+    translation: ArrayLike,
+    *,
+    out: NDArray[np.generic] | None = None,
+) -> NDArray[np.generic]:
+    """Map points by ``x' = L x + t`` (float64 math, cast once to the input dtype).
+
+    Parameters
+    ----------
+    points : (n, 3) float array
+    linear : (3,) or (3, 3)
+        Per-axis factors (applied elementwise, exactly) or a matrix.
+    translation : (3,)
+        Added after the linear part.
+    out : (n, 3) array, optional
+        Written in place (may be ``points`` itself); otherwise a new array of the
+        input's dtype is returned and ``points`` is not changed.
+
+    Returns
+    -------
+    (n, 3) array
+    """
+    src = np.asarray(points)
+    work = np.array(src, dtype=np.float64)  # a copy we own
+    lin = np.asarray(linear, dtype=np.float64)
+    if lin.shape == (3,):
+        work *= lin
+    else:
+        _apply_linear(work, linear_part(lin))
+    work += np.asarray(translation, dtype=np.float64).reshape(3)
+    return _store(work, src, out)
+
+
+def _normalize_rows(work: F64) -> F64:
+    norms = np.sqrt(np.einsum("ij,ij->i", work, work))
+    nz = norms > 0
+    work[nz] /= norms[nz, None]
+    return work
+
+
+def transform_normals(
+    normals: ArrayLike, linear: Linear, *, out: NDArray[np.generic] | None = None, normalize: bool = True
+) -> NDArray[np.generic]:
+    """Map normals by the cofactor of the linear part and renormalise them.
+
+    Parameters
+    ----------
+    normals : (n, 3) float array
+    linear : (3,) or (3, 3)
+    out : (n, 3) array, optional
+        As in :func:`transform_points`.
+    normalize : bool
+        Renormalise to unit length (default); zero vectors stay zero.
+    """
+    src = np.asarray(normals)
+    work = np.array(src, dtype=np.float64)
+    _apply_linear(work, cofactor(linear))
+    if normalize:
+        _normalize_rows(work)
+    return _store(work, src, out)
+
+
+def transform_directions(
+    vectors: ArrayLike, linear: Linear, *, out: NDArray[np.generic] | None = None, normalize: bool = False
+) -> NDArray[np.generic]:
+    """Map direction vectors (or deltas) by the linear part only, no translation."""
+    src = np.asarray(vectors)
+    work = np.array(src, dtype=np.float64)
+    _apply_linear(work, linear_part(linear))
+    if normalize:
+        _normalize_rows(work)
+    return _store(work, src, out)
+
+
+def transform_tangents(
+    tangents: ArrayLike, linear: Linear, *, out: NDArray[np.generic] | None = None
+) -> NDArray[np.generic]:
+    """Map glTF tangents: ``xyz`` by the linear part, renormalised; ``w`` times ``sign(det L)``.
+
+    Parameters
+    ----------
+    tangents : (n, 4) float array
+    linear : (3,) or (3, 3)
+    out : (n, 4) array, optional
+    """
+    src = np.asarray(tangents)
+    if src.ndim != 2 or src.shape[1] != 4:
+        raise ValueError(f"tangents must have shape (n, 4), got {src.shape}")
+    m = linear_part(linear)
+    work = np.array(src, dtype=np.float64)
+    xyz = np.ascontiguousarray(work[:, :3])
+    _apply_linear(xyz, m)
+    _normalize_rows(xyz)
+    work[:, :3] = xyz
+    if np.linalg.det(m) < 0:
+        work[:, 3] *= -1.0
+    return _store(work, src, out)
