@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -44,13 +44,12 @@ def _is_number(value: object) -> bool:
 
 
 def _triple(name: str, value: object) -> Triple:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        try:
-            items = list(value)  # type: ignore[call-overload]
-        except TypeError:
-            raise SpecError(f"{name} is {value!r}; expected a list of three numbers") from None
-    else:
-        items = list(value)
+    if isinstance(value, (str, bytes, Mapping)):
+        raise SpecError(f"{name} is {value!r}; expected a list of three numbers")
+    try:
+        items = list(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise SpecError(f"{name} is {value!r}; expected a list of three numbers") from None
     if len(items) != 3:
         raise SpecError(f"{name} is {value!r}; expected a list of three numbers, got {len(items)}")
     out = []

@@ -1,0 +1,429 @@
+"""Wavefront OBJ read and rewritten as text, losslessly except for the coordinates.
+
+Only ``v`` lines (the first three numbers: ``x y z``) and ``vn`` lines are rewritten;
+any further components of a ``v`` line (``w``, vertex colours ``r g b``), trailing
+comments, whitespace, line endings and every other line stay byte for byte. The
+``.mtl`` files named by ``mtllib`` and the texture files they name are copied beside
+the output under the same relative names, so every reference stays valid.
+
+Text handling: a UTF-16 file (with its byte order mark) is decoded and encoded back
+as UTF-16; anything else is treated as bytes through Latin-1, which round-trips every
+byte, so files in any ASCII-compatible encoding are kept exactly.
+
+Bounds (SPEC.md section 2 as far as OBJ allows): the vertices referenced by ``f``,
+``l`` and ``p`` elements; a file with no element at all is a point set and every
+``v`` counts. Free-form geometry (``curv``, ``surf``) is not measured.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import EmptyInputError, UnreadableInputError
+from ..fit import Fit
+from ..vectors import point_bounds, transform_normals, transform_points
+from .base import Measurement
+
+__all__ = ["ObjFile", "read_obj", "copy_sidecars", "format_float"]
+
+# A token of a statement: a backslash never belongs to a number or an index, so a
+# line continuation (backslash, newline) reads as whitespace.
+_TOKEN = re.compile(r"[^\s\\]+")
+_ELEMENTS = ("f", "l", "p")
+_FREEFORM = ("curv", "curv2", "surf")
+# Controls that never appear in OBJ text; \t \n \v \f \r and \x1a (DOS end of file) may.
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
+_TEXTURE_KEYWORDS = ("bump", "disp", "decal", "refl", "norm")
+
+
+def format_float(value: float) -> str:
+    """Shortest text that reads back as the same float64 (``repr``), ``-0`` as ``0``."""
+    return repr(float(value) + 0.0)
+
+
+@dataclass
+class ObjFile:
+    """An OBJ file split into logical lines, with its coordinates parsed.
+
+    Attributes
+    ----------
+    path : Path
+        The input file.
+    prefix : bytes
+        Byte order mark kept verbatim (may be empty).
+    codec : str
+        ``latin-1`` (byte-transparent), ``utf-16-le`` or ``utf-16-be``.
+    lines : list of str
+        Logical lines with their endings (a line continued by a backslash holds the
+        physical lines it spans); ``"".join(lines)`` is the decoded text.
+    positions : (n, 3) float64
+        ``x y z`` of every ``v`` line, in file order.
+    v_lines : (n,) int
+        Index into ``lines`` of each ``v`` line.
+    normals : (m, 3) float64
+        Every ``vn`` line.
+    vn_lines : (m,) int
+        Index into ``lines`` of each ``vn`` line.
+    referenced : (n,) bool
+        Vertices used by an ``f``, ``l`` or ``p`` element.
+    counts : dict of str to int
+    mtllibs : list of str
+        The names given by ``mtllib`` statements, as written.
+    notes : list of str
+    """
+
+    path: Path
+    prefix: bytes
+    codec: str
+    lines: list[str]
+    positions: NDArray[np.float64]
+    v_lines: NDArray[np.intp]
+    normals: NDArray[np.float64]
+    vn_lines: NDArray[np.intp]
+    referenced: NDArray[np.bool_]
+    counts: dict[str, int]
+    mtllibs: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_elements(self) -> bool:
+        """True when some ``f``, ``l`` or ``p`` element exists."""
+        return self.counts.get("faces", 0) + self.counts.get("lines", 0) + self.counts.get("points", 0) > 0
+
+    def measure(self) -> Measurement:
+        """Bounds of the drawn vertices (all of them for a point-only file).
+
+        Raises
+        ------
+        EmptyInputError
+            No ``v`` line.
+        NonFiniteInputError
+            A drawn vertex has a NaN or infinite coordinate.
+        """
+        if len(self.positions) == 0:
+            raise EmptyInputError("no vertex ('v' line), so there is no bounding box", self.path)
+        points = self.positions[self.referenced] if self.has_elements else self.positions
+        try:
+            lo, hi = point_bounds(points, what="OBJ vertices")
+        except (EmptyInputError, ValueError) as exc:
+            if hasattr(exc, "with_path"):
+                raise exc.with_path(self.path) from None
+            raise
+        notes = list(self.notes)
+        unused = int(len(self.positions) - np.count_nonzero(self.referenced))
+        if self.has_elements and unused:
+            notes.append(f"{unused} vertices used by no element are not measured (they are still moved)")
+        return Measurement(lo=lo, hi=hi, counts=dict(self.counts), format="obj", notes=notes)
+
+    def fitted_bytes(self, fit: Fit) -> bytes:
+        """The whole file with ``v`` and ``vn`` coordinates mapped by ``fit``.
+
+        Every vertex is moved, referenced or not; normals go by the cofactor of the
+        scale and are renormalised.
+        """
+        lines = list(self.lines)
+        if len(self.positions):
+            moved = np.asarray(transform_points(self.positions, fit.scale, fit.translation))
+            for k, row in zip(self.v_lines.tolist(), moved.tolist()):
+                lines[k] = _replace_numbers(lines[k], row)
+        if len(self.normals):
+            turned = np.asarray(transform_normals(self.normals, fit.scale))
+            for k, row in zip(self.vn_lines.tolist(), turned.tolist()):
+                lines[k] = _replace_numbers(lines[k], row)
+        return self.prefix + "".join(lines).encode(self.codec)
+
+
+def _replace_numbers(line: str, values: list[float]) -> str:
+    """Replace the 2nd to 4th tokens of ``line`` (``v x y z ...``), keeping all else."""
+    statement = line.split("#", 1)[0]
+    spans = [m.span() for m in _TOKEN.finditer(statement)][1:4]
+    out = line
+    for (start, end), value in reversed(list(zip(spans, values))):
+        out = out[:start] + format_float(value) + out[end:]
+    return out
+
+
+def _decode(raw: bytes, path: Path) -> tuple[bytes, str, str]:
+    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
+        codec = "utf-16-le" if raw.startswith(b"\xff\xfe") else "utf-16-be"
+        try:
+            return raw[:2], codec, raw[2:].decode(codec)
+        except UnicodeDecodeError as exc:
+            raise UnreadableInputError(
+                f"OBJ text marked as {codec.upper()} cannot be decoded (byte {exc.start + 2})", path
+            ) from None
+    prefix = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+    body = raw[len(prefix) :]
+    bad = _BINARY_BYTES.search(body)
+    if bad:
+        raise UnreadableInputError(
+            f"binary data at byte {bad.start() + len(prefix)} (0x{body[bad.start()]:02x}); "
+            "expected OBJ text",
+            path,
+        )
+    return prefix, "latin-1", body.decode("latin-1")
+
+
+def _logical_lines(text: str) -> list[str]:
+    physical = text.splitlines(keepends=True)
+    out: list[str] = []
+    buf = ""
+    for line in physical:
+        buf += line
+        if line.rstrip("\r\n").endswith("\\") and line != line.rstrip("\r\n"):
+            continue  # continued on the next physical line
+        out.append(buf)
+        buf = ""
+    if buf:
+        out.append(buf)
+    return out
+
+
+def _three(tokens: list[str], lineno: int, keyword: str, what: str, path: Path) -> list[float]:
+    try:
+        if len(tokens) < 4:
+            raise ValueError
+        return [float(tokens[1]), float(tokens[2]), float(tokens[3])]
+    except ValueError:
+        got = " ".join(tokens)
+        if len(got) > 60:
+            got = got[:57] + "..."
+        raise UnreadableInputError(
+            f"line {lineno}: {keyword!r} needs three numbers {what}, got {got!r}", path
+        ) from None
+
+
+def read_obj(path: Path) -> ObjFile:
+    """Read and parse an OBJ file.
+
+    Parameters
+    ----------
+    path : Path
+
+    Returns
+    -------
+    ObjFile
+
+    Raises
+    ------
+    UnreadableInputError
+        The file cannot be read, is binary, or a ``v``/``vn`` line or an element
+        index is malformed or out of range.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableInputError(f"cannot read: {exc.strerror or exc}", path) from None
+    prefix, codec, text = _decode(raw, path)
+    lines = _logical_lines(text)
+
+    positions: list[list[float]] = []
+    v_lines: list[int] = []
+    normals: list[list[float]] = []
+    vn_lines: list[int] = []
+    used: list[int] = []
+    max_positive = 0
+    counts = {"faces": 0, "lines": 0, "points": 0}
+    objects = 0
+    freeform = 0
+    mtllibs: list[str] = []
+    lineno = 1
+    for k, line in enumerate(lines):
+        this_line = lineno
+        lineno += line.count("\n") or (1 if line.endswith("\r") else 0)
+        statement = line.split("#", 1)[0]
+        tokens = _TOKEN.findall(statement)
+        if not tokens:
+            continue
+        keyword = tokens[0]
+        if keyword == "v":
+            positions.append(_three(tokens, this_line, "v", "x y z", path))
+            v_lines.append(k)
+        elif keyword == "vn":
+            normals.append(_three(tokens, this_line, "vn", "i j k", path))
+            vn_lines.append(k)
+        elif keyword in _ELEMENTS:
+            n = len(positions)
+            for token in tokens[1:]:
+                head = token.split("/", 1)[0]
+                try:
+                    index = int(head)
+                except ValueError:
+                    raise UnreadableInputError(
+                        f"line {this_line}: {keyword!r} has {token!r}; expected a vertex index", path
+                    ) from None
+                if index < 0:
+                    if -index > n:
+                        raise UnreadableInputError(
+                            f"line {this_line}: {keyword!r} refers to vertex {index}, "
+                            f"but only {n} are defined before it",
+                            path,
+                        )
+                    used.append(n + index)
+                elif index == 0:
+                    raise UnreadableInputError(
+                        f"line {this_line}: {keyword!r} refers to vertex 0; OBJ indices start at 1", path
+                    )
+                else:
+                    used.append(index - 1)
+                    max_positive = max(max_positive, index)
+            counts[{"f": "faces", "l": "lines", "p": "points"}[keyword]] += 1
+        elif keyword == "o":
+            objects += 1
+        elif keyword in _FREEFORM:
+            freeform += 1
+        elif keyword == "mtllib":
+            rest = statement.strip()[len("mtllib") :].strip()
+            if rest:
+                mtllibs.append(rest)
+
+    n = len(positions)
+    if max_positive > n:
+        raise UnreadableInputError(
+            f"an element refers to vertex {max_positive}, but the file defines only {n}", path
+        )
+    referenced = np.zeros(n, dtype=bool)
+    if used:
+        referenced[np.asarray(used, dtype=np.intp)] = True
+    notes = []
+    if freeform:
+        notes.append(f"{freeform} free-form curves/surfaces are not measured (their control points are moved)")
+    out_counts = {
+        "vertices": n,
+        "faces": counts["faces"],
+        "meshes": max(objects, 1) if (n and (any(counts.values()))) else (1 if n else 0),
+    }
+    if counts["lines"]:
+        out_counts["lines"] = counts["lines"]
+    if counts["points"]:
+        out_counts["points"] = counts["points"]
+    if normals:
+        out_counts["normals"] = len(normals)
+    return ObjFile(
+        path=path,
+        prefix=prefix,
+        codec=codec,
+        lines=lines,
+        positions=np.array(positions, dtype=np.float64).reshape(-1, 3),
+        v_lines=np.array(v_lines, dtype=np.intp),
+        normals=np.array(normals, dtype=np.float64).reshape(-1, 3),
+        vn_lines=np.array(vn_lines, dtype=np.intp),
+        referenced=referenced,
+        counts=out_counts,
+        mtllibs=mtllibs,
+        notes=notes,
+    )
+
+
+# --- sidecar files -----------------------------------------------------------------
+
+
+def _inside(root: Path, name: str, base: Path) -> Path | None:
+    """``name`` (as written in a file) resolved against ``base``, if it stays in ``root``."""
+    text = name.strip().strip('"').replace("\\", "/")
+    if not text or PurePosixPath(text).is_absolute() or re.match(r"^[A-Za-z]:", text):
+        return None
+    candidate = (base / text).resolve()
+    try:
+        candidate.relative_to(root)
+    except ValueError:
+        return None
+    return candidate
+
+
+def _find(root: Path, names: list[str], bases: list[Path]) -> Path | None:
+    for name in names:
+        for base in bases:
+            found = _inside(root, name, base)
+            if found is not None and found.is_file():
+                return found
+    return None
+
+
+def _texture_names(mtl: Path) -> list[tuple[str, list[str]]]:
+    """``(statement, candidate file names)`` for every texture statement of ``mtl``."""
+    try:
+        text = mtl.read_bytes().decode("latin-1")
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        tokens = stripped.split()
+        if len(tokens) < 2:
+            continue
+        keyword = tokens[0].lower()
+        if not (keyword.startswith("map_") or keyword in _TEXTURE_KEYWORDS):
+            continue
+        rest = stripped[len(tokens[0]) :].strip()
+        # Options (-s 1 1 1, -bm 0.5, ...) come first; the file name is last, and may
+        # hold spaces: try the whole remainder, then the last token.
+        out.append((stripped, [rest, tokens[-1]] if rest != tokens[-1] else [rest]))
+    return out
+
+
+def copy_sidecars(obj: ObjFile, dest_dir: Path) -> tuple[list[Path], list[str]]:
+    """Copy the ``.mtl`` files and their textures beside the output.
+
+    Each file is copied byte for byte to ``dest_dir`` under its path relative to the
+    input's folder, so the names in the OBJ and the ``.mtl`` keep pointing at it. Only
+    relative names that stay inside the input's folder are followed.
+
+    Parameters
+    ----------
+    obj : ObjFile
+    dest_dir : Path
+        The staging folder (the output's folder).
+
+    Returns
+    -------
+    files : list of Path
+        Every file written.
+    notes : list of str
+        References that were not copied, and why.
+    """
+    root = obj.path.parent.resolve()
+    files: list[Path] = []
+    notes: list[str] = []
+    done: set[Path] = set()
+
+    def copy(src: Path) -> None:
+        if src in done:
+            return
+        done.add(src)
+        target = dest_dir / src.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, target)
+        files.append(target)
+
+    for names in obj.mtllibs:
+        candidates = [names, *names.split()] if len(names.split()) > 1 else [names]
+        found_any = False
+        # One statement may name several libraries.
+        for name in ([names] if _find(root, [names], [root]) else names.split()):
+            mtl = _find(root, [name], [root])
+            if mtl is None:
+                continue
+            found_any = True
+            copy(mtl)
+            for statement, tex_names in _texture_names(mtl):
+                tex = _find(root, tex_names, [mtl.parent, root])
+                if tex is None:
+                    notes.append(
+                        f"texture of {statement!r} in {mtl.name} not found inside the input's folder; "
+                        "reference kept, file not copied"
+                    )
+                else:
+                    copy(tex)
+        if not found_any:
+            notes.append(
+                f"material library {candidates[0]!r} not found inside the input's folder; "
+                "reference kept, file not copied"
+            )
+    return files, notes

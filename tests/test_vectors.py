@@ -1,0 +1,121 @@
+"""Bounds and vector transforms (normals by cofactor, tangents with w sign)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from meshpivot.errors import EmptyInputError, NonFiniteInputError
+from meshpivot.vectors import (
+    cofactor,
+    merge_bounds,
+    point_bounds,
+    transform_directions,
+    transform_normals,
+    transform_points,
+    transform_tangents,
+)
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+factor = st.one_of(st.floats(1e-3, 1e3), st.floats(-1e3, -1e-3))
+matrices = arrays(np.float64, (3, 3), elements=st.floats(-10, 10)).filter(lambda m: abs(np.linalg.det(m)) > 1e-3)
+
+
+@given(arrays(np.float32, st.tuples(st.integers(1, 50), st.just(3)), elements=finite.map(np.float32)))
+def test_point_bounds_equal_numpy_min_max(points: np.ndarray) -> None:
+    lo, hi = point_bounds(points)
+    assert lo.tolist() == points.min(axis=0).astype(np.float64).tolist()
+    assert hi.tolist() == points.max(axis=0).astype(np.float64).tolist()
+
+
+def test_point_bounds_handles_strided_views_and_chunks() -> None:
+    rng = np.random.default_rng(1)
+    inter = rng.normal(size=(300_000, 8)).astype(np.float32)
+    view = inter[:, 2:5]
+    lo, hi = point_bounds(view)
+    assert np.array_equal(lo, view.min(axis=0)) and np.array_equal(hi, view.max(axis=0))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_point_bounds_rejects_non_finite(bad: float) -> None:
+    pts = np.zeros((4, 3), dtype=np.float32)
+    pts[2, 1] = bad
+    with pytest.raises(NonFiniteInputError, match="NaN or infinite"):
+        point_bounds(pts)
+
+
+def test_point_bounds_rejects_empty() -> None:
+    with pytest.raises(EmptyInputError):
+        point_bounds(np.zeros((0, 3)))
+    with pytest.raises(EmptyInputError):
+        merge_bounds([])
+
+
+@given(matrices)
+def test_cofactor_is_det_times_inverse_transpose(m: np.ndarray) -> None:
+    np.testing.assert_allclose(cofactor(m), np.linalg.det(m) * np.linalg.inv(m).T, rtol=1e-9, atol=1e-9)
+
+
+def test_cofactor_exists_for_zero_scale() -> None:
+    assert cofactor([2.0, 3.0, 0.0]).tolist() == [[0, 0, 0], [0, 0, 0], [0, 0, 6.0]]
+
+
+@given(
+    arrays(np.float64, (10, 3), elements=finite).filter(lambda a: bool(np.all(np.linalg.norm(a, axis=1) > 1e-3))),
+    st.one_of(st.tuples(factor, factor, factor).map(np.array), matrices),
+)
+def test_normals_equal_the_inverse_transpose_result(normals: np.ndarray, linear: np.ndarray) -> None:
+    m = np.diag(linear) if linear.shape == (3,) else linear
+    want = normals @ np.linalg.inv(m)  # (M^-T n) for row vectors
+    want *= np.sign(np.linalg.det(m))  # cofactor keeps orientation for mirrors: det * M^-T
+    want /= np.linalg.norm(want, axis=1, keepdims=True)
+    got = transform_normals(normals, linear)
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-12)
+
+
+def test_normals_stay_perpendicular_to_surface_under_stretch() -> None:
+    # A plane x + y = 1 with normal (1,1,0)/sqrt2, stretched by (2, 1, 1): the plane becomes x/2 + y = 1.
+    n = transform_normals(np.array([[1.0, 1.0, 0.0]]) / np.sqrt(2), [2.0, 1.0, 1.0])
+    tangent_in_plane = np.array([2.0, -1.0, 0.0])  # image of (1, -1, 0)
+    assert abs(float(n[0] @ tangent_in_plane)) < 1e-12
+
+
+def test_tangent_rotates_with_a_90_degree_turn() -> None:
+    turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # +90 deg about z
+    got = transform_tangents(np.array([[1.0, 0.0, 0.0, 1.0]]), turn)
+    np.testing.assert_allclose(got, [[0.0, 1.0, 0.0, 1.0]], atol=1e-15)
+
+
+def test_tangent_w_flips_under_mirroring_and_xyz_renormalises() -> None:
+    got = transform_tangents(np.array([[0.6, 0.8, 0.0, 1.0]], dtype=np.float32), [-2.0, 1.0, 1.0])
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got[0, :3], np.array([-1.2, 0.8, 0.0]) / np.hypot(1.2, 0.8), rtol=1e-6)
+    assert got[0, 3] == -1.0
+
+
+def test_directions_use_the_linear_part_only() -> None:
+    d = transform_directions(np.array([[1.0, 1.0, 1.0]]), [2.0, 3.0, 4.0])
+    assert d.tolist() == [[2.0, 3.0, 4.0]]
+
+
+def test_points_are_written_through_out_and_cast_once() -> None:
+    pts = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
+    res = transform_points(pts, [2.0, 2.0, 2.0], [-1.0, 0.0, 0.0], out=pts)
+    assert res is pts and pts.tolist() == [[1.0, 4.0, 6.0]]
+    src = np.array([[0.1, 0.2, 0.3]], dtype=np.float32)
+    copy = src.copy()
+    got = transform_points(src, [3.0, 3.0, 3.0], [0.0, 0.0, 0.0])
+    assert np.array_equal(src, copy)
+    assert got.dtype == np.float32
+    assert got[0, 0] == np.float32(np.float64(np.float32(0.1)) * 3.0)
+
+
+def test_points_under_a_general_matrix_match_matmul() -> None:
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=(3, 3))
+    pts = rng.normal(size=(100, 3))
+    np.testing.assert_allclose(transform_points(pts, m, [1.0, 2.0, 3.0]), pts @ m.T + [1, 2, 3], atol=1e-12)
