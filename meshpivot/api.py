@@ -22,17 +22,17 @@ from numpy.typing import NDArray
 from .checks import Check, verify_box
 from .errors import MeshPivotError, OutputError, SpecError
 from .fit import Fit, compute_fit, pivot_of_origin
-from .formats import Measurement, open_asset
+from .formats import KNOWN_EXTENSIONS, Measurement, open_asset
 from .options import FitOptions
 
 __all__ = [
     "ApplyResult",
-    "VerifyResult",
     "InspectResult",
+    "VerifyResult",
     "apply_file",
-    "verify_file",
     "inspect_file",
     "measure_file",
+    "verify_file",
 ]
 
 F64 = NDArray[np.float64]
@@ -232,6 +232,7 @@ def apply_file(
         raise OutputError("the output folder does not exist", out_dir)
     try:
         with open_asset(src_p) as asset:
+            _check_output_name(dst_p)
             before = asset.measure()
             fit = compute_fit(before.lo, before.hi, options)
             staging = _make_staging(out_dir)
@@ -258,11 +259,38 @@ def apply_file(
     )
 
 
+def _check_output_name(dst: Path) -> None:
+    if dst.is_dir():
+        raise OutputError("the output is a folder; give a file name such as out.glb", dst)
+    if dst.suffix.lower() not in KNOWN_EXTENSIONS:
+        known = ", ".join(KNOWN_EXTENSIONS)
+        raise SpecError(
+            f"cannot write {dst.suffix or '(no extension)'!r} files; the output's extension picks "
+            f"the format: one of {known}",
+            dst,
+        )
+
+
 def _make_staging(out_dir: Path) -> Path:
     try:
         return Path(tempfile.mkdtemp(prefix=".meshpivot-", dir=out_dir))
     except OSError as exc:
         raise OutputError(f"cannot write in the output folder: {exc.strerror or exc}", out_dir) from None
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        if not b.is_file() or a.stat().st_size != b.stat().st_size:
+            return False
+        with a.open("rb") as fa, b.open("rb") as fb:
+            while True:
+                x, y = fa.read(1 << 20), fb.read(1 << 20)
+                if x != y:
+                    return False
+                if not x:
+                    return True
+    except OSError:
+        return False
 
 
 def _publish(staging: Path, out_dir: Path, main_name: str) -> list[str]:
@@ -276,6 +304,8 @@ def _publish(staging: Path, out_dir: Path, main_name: str) -> list[str]:
     try:
         for name in rel:
             target = out_dir / name
+            if _same_bytes(staging / name, target):
+                continue  # e.g. a texture beside an output written next to its input
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / name, target)
         os.replace(staging / main_name, out_dir / main_name)

@@ -20,24 +20,24 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
-    "EXIT_OK",
-    "EXIT_VERIFY_FAILED",
-    "EXIT_USAGE",
+    "EXIT_CODES",
     "EXIT_INPUT",
     "EXIT_INTERNAL",
-    "EXIT_CODES",
-    "MeshPivotError",
-    "SpecError",
-    "InputError",
-    "UnreadableInputError",
-    "UnsupportedInputError",
-    "MissingDependencyError",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "EXIT_VERIFY_FAILED",
     "EmptyInputError",
-    "NonFiniteInputError",
     "FlatAxisError",
+    "InputError",
+    "InternalError",
+    "MeshPivotError",
+    "MissingDependencyError",
+    "NonFiniteInputError",
     "NotBakeableError",
     "OutputError",
-    "InternalError",
+    "SpecError",
+    "UnreadableInputError",
+    "UnsupportedInputError",
 ]
 
 EXIT_OK = 0

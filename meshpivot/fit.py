@@ -33,8 +33,8 @@ __all__ = [
     "AXES",
     "Fit",
     "compute_fit",
-    "target_box",
     "pivot_of_origin",
+    "target_box",
 ]
 
 AXES = ("x", "y", "z")

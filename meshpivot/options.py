@@ -16,13 +16,13 @@ from typing import Any, Literal, cast
 from .errors import SpecError, UnreadableInputError
 
 __all__ = [
-    "Mode",
-    "MODES",
-    "DEFAULT_RTOL",
     "DEFAULT_ATOL",
+    "DEFAULT_RTOL",
+    "MODES",
     "FitOptions",
-    "settings_from_mapping",
+    "Mode",
     "load_settings",
+    "settings_from_mapping",
 ]
 
 Mode = Literal["auto", "bake", "wrap"]

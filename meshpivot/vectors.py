@@ -12,14 +12,14 @@ from numpy.typing import ArrayLike, NDArray
 from .errors import EmptyInputError, NonFiniteInputError
 
 __all__ = [
-    "point_bounds",
-    "merge_bounds",
-    "linear_part",
     "cofactor",
-    "transform_points",
-    "transform_normals",
-    "transform_tangents",
+    "linear_part",
+    "merge_bounds",
+    "point_bounds",
     "transform_directions",
+    "transform_normals",
+    "transform_points",
+    "transform_tangents",
 ]
 
 F64 = NDArray[np.float64]

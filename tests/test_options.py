@@ -98,7 +98,7 @@ def test_settings_without_keys_is_a_spec_error() -> None:
 def test_load_settings_reports_bad_json_with_place(tmp_path: Path) -> None:
     p = tmp_path / "s.json"
     p.write_text('{"scaled_bbox": [1, 2,', encoding="utf-8")
-    with pytest.raises(UnreadableInputError, match="not valid JSON .line 1") as info:
+    with pytest.raises(UnreadableInputError, match=r"not valid JSON .line 1") as info:
         load_settings(p)
     assert info.value.path == str(p)
     with pytest.raises(UnreadableInputError, match="cannot read settings"):

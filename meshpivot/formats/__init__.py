@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import UnreadableInputError, UnsupportedInputError
 from .base import Asset, Measurement, WriteReport
 
-__all__ = ["Asset", "Measurement", "WriteReport", "open_asset", "KNOWN_EXTENSIONS", "adapter_for"]
+__all__ = ["KNOWN_EXTENSIONS", "Asset", "Measurement", "WriteReport", "adapter_for", "open_asset"]
 
 # extension -> (module, class). The glTF engine owns .glb/.gltf.
 _ADAPTERS: dict[str, tuple[str, str]] = {

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from ..fit import Fit
 from ..options import FitOptions
 
-__all__ = ["Measurement", "WriteReport", "Asset"]
+__all__ = ["Asset", "Measurement", "WriteReport"]
 
 
 @dataclass
@@ -101,7 +101,7 @@ class Asset(ABC):
         when ``options.mode == 'bake'`` cannot be honoured exactly.
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release file handles and maps (idempotent)."""
 
     def __enter__(self) -> Asset:

@@ -30,7 +30,7 @@ from ..fit import Fit
 from ..vectors import point_bounds, transform_normals, transform_points
 from .base import Measurement
 
-__all__ = ["ObjFile", "read_obj", "copy_sidecars", "format_float"]
+__all__ = ["ObjFile", "copy_sidecars", "format_float", "read_obj"]
 
 # A token of a statement: a backslash never belongs to a number or an index, so a
 # line continuation (backslash, newline) reads as whitespace.
@@ -130,11 +130,11 @@ class ObjFile:
         lines = list(self.lines)
         if len(self.positions):
             moved = np.asarray(transform_points(self.positions, fit.scale, fit.translation))
-            for k, row in zip(self.v_lines.tolist(), moved.tolist()):
+            for k, row in zip(self.v_lines.tolist(), moved.tolist(), strict=True):
                 lines[k] = _replace_numbers(lines[k], row)
         if len(self.normals):
             turned = np.asarray(transform_normals(self.normals, fit.scale))
-            for k, row in zip(self.vn_lines.tolist(), turned.tolist()):
+            for k, row in zip(self.vn_lines.tolist(), turned.tolist(), strict=True):
                 lines[k] = _replace_numbers(lines[k], row)
         return self.prefix + "".join(lines).encode(self.codec)
 
@@ -144,7 +144,7 @@ def _replace_numbers(line: str, values: list[float]) -> str:
     statement = line.split("#", 1)[0]
     spans = [m.span() for m in _TOKEN.finditer(statement)][1:4]
     out = line
-    for (start, end), value in reversed(list(zip(spans, values))):
+    for (start, end), value in reversed(list(zip(spans, values, strict=False))):
         out = out[:start] + format_float(value) + out[end:]
     return out
 
@@ -163,8 +163,7 @@ def _decode(raw: bytes, path: Path) -> tuple[bytes, str, str]:
     bad = _BINARY_BYTES.search(body)
     if bad:
         raise UnreadableInputError(
-            f"binary data at byte {bad.start() + len(prefix)} (0x{body[bad.start()]:02x}); "
-            "expected OBJ text",
+            f"binary data at byte {bad.start() + len(prefix)} (0x{body[bad.start()]:02x}); expected OBJ text",
             path,
         )
     return prefix, "latin-1", body.decode("latin-1")
@@ -293,7 +292,9 @@ def read_obj(path: Path) -> ObjFile:
         referenced[np.asarray(used, dtype=np.intp)] = True
     notes = []
     if freeform:
-        notes.append(f"{freeform} free-form curves/surfaces are not measured (their control points are moved)")
+        notes.append(
+            f"{freeform} free-form curves/surfaces are not measured (their control points are moved)"
+        )
     out_counts = {
         "vertices": n,
         "faces": counts["faces"],
@@ -402,28 +403,25 @@ def copy_sidecars(obj: ObjFile, dest_dir: Path) -> tuple[list[Path], list[str]]:
         shutil.copyfile(src, target)
         files.append(target)
 
-    for names in obj.mtllibs:
-        candidates = [names, *names.split()] if len(names.split()) > 1 else [names]
-        found_any = False
-        # One statement may name several libraries.
-        for name in ([names] if _find(root, [names], [root]) else names.split()):
+    for statement in obj.mtllibs:
+        # One statement may name several libraries; a single name may hold spaces.
+        names = [statement] if _find(root, [statement], [root]) else statement.split()
+        for name in names:
             mtl = _find(root, [name], [root])
             if mtl is None:
+                notes.append(
+                    f"material library {name!r} not found inside the input's folder; "
+                    "reference kept, file not copied"
+                )
                 continue
-            found_any = True
             copy(mtl)
-            for statement, tex_names in _texture_names(mtl):
+            for line, tex_names in _texture_names(mtl):
                 tex = _find(root, tex_names, [mtl.parent, root])
                 if tex is None:
                     notes.append(
-                        f"texture of {statement!r} in {mtl.name} not found inside the input's folder; "
+                        f"texture of {line!r} in {mtl.name} not found inside the input's folder; "
                         "reference kept, file not copied"
                     )
                 else:
                     copy(tex)
-        if not found_any:
-            notes.append(
-                f"material library {candidates[0]!r} not found inside the input's folder; "
-                "reference kept, file not copied"
-            )
     return files, notes

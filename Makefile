@@ -1,0 +1,66 @@
+# meshpivot developer tasks. Needs only python3 (with venv and pip), node and npm.
+#   make demo    fit the sample chair (GLB and OBJ) into out/
+#   make test    lint, then the whole test suite (installs the Khronos validator)
+#   make lint    ruff check + mypy (strict)
+#   make bench   time the core fit on 10^4 .. 10^7 vertices
+#   make clean   remove outputs and caches; make distclean also .venv and node_modules
+
+PYTHON ?= python3
+NPM ?= npm
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+MESHPIVOT := $(BIN)/meshpivot
+# Stamps make repeat runs quick; they are redone when their inputs change.
+VENV_STAMP := $(VENV)/.meshpivot-installed
+NODE_STAMP := node_modules/.meshpivot-installed
+PYTEST_ARGS ?=
+
+SAMPLES := samples/chair.glb samples/chair.obj samples/chair.mtl
+
+.PHONY: all venv install node_modules demo test lint bench clean distclean
+
+all: test
+
+venv install: $(VENV_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	touch $@
+
+$(SAMPLES): | $(VENV_STAMP)
+	$(PY) samples/make_samples.py
+
+demo: $(VENV_STAMP) $(SAMPLES)
+	mkdir -p out
+	rm -f out/chair_fitted.*
+	$(MESHPIVOT) inspect samples/chair.glb
+	$(MESHPIVOT) apply samples/chair.glb out/chair_fitted.glb --settings samples/settings.json
+	$(MESHPIVOT) verify out/chair_fitted.glb --settings samples/settings.json
+	$(MESHPIVOT) apply samples/chair.obj out/chair_fitted.obj --settings samples/settings.json
+	$(MESHPIVOT) verify out/chair_fitted.obj --settings samples/settings.json
+
+lint: $(VENV_STAMP)
+	$(BIN)/ruff check meshpivot tests samples benchmarks
+	$(BIN)/mypy
+
+test: lint $(NODE_STAMP)
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(VENV_STAMP)
+	$(PY) benchmarks/bench_core.py
+
+clean:
+	rm -rf out build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) node_modules

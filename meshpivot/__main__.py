@@ -1,0 +1,10 @@
+"""``python -m meshpivot``: the same as the ``meshpivot`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,536 @@
+"""The ``meshpivot`` command line: ``apply``, ``verify`` and ``inspect``.
+
+A thin front end over :mod:`meshpivot.api`. It parses flags and settings files into
+one :class:`~meshpivot.options.FitOptions`, calls the API and prints the result:
+data on stdout (human text, or JSON with ``--json``), diagnostics on stderr. Every
+error is one line, ``meshpivot: error: PATH: message``, and exits with the code of
+its class (:data:`meshpivot.errors.EXIT_CODES`); a traceback is shown only for an
+internal error and only when ``MESHPIVOT_DEBUG=1``.
+
+Only the standard library and meshpivot's light modules are imported here; the
+format adapters (trimesh, pygltflib) load when a file is opened, so ``--help`` is
+fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import textwrap
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from .errors import (
+    EXIT_CODES,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_VERIFY_FAILED,
+    MeshPivotError,
+    SpecError,
+)
+from .formats import KNOWN_EXTENSIONS
+from .options import DEFAULT_ATOL, DEFAULT_RTOL, MODES, FitOptions, load_settings
+
+if TYPE_CHECKING:
+    from .api import ApplyResult, InspectResult, VerifyResult
+
+__all__ = ["build_parser", "main"]
+
+PROG = "meshpivot"
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+
+_DEBUG_ENV = "MESHPIVOT_DEBUG"
+
+# argparse only takes "-1" and "-.5" as values, not "-1e-3" or "-inf"; widen it so
+# that every float literal is a value (no meshpivot option looks like a number).
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+
+class _Exit(Exception):
+    """Raised instead of ``sys.exit`` inside the parser, so ``main`` returns a code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and which never calls sys.exit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
+    def error(self, message: str) -> NoReturn:
+        _usage_error(message, self.prog.split()[-1] if " " in self.prog else None)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise _Exit(status)
+
+
+def _usage_error(message: str, command: str | None) -> NoReturn:
+    """Print one line, pointing at the help of ``command``, and exit 2."""
+    where = f"{PROG} {command}" if command else PROG
+    _print_error(f"{message} (see '{where} --help')")
+    raise _Exit(EXIT_USAGE)
+
+
+def _number(text: str) -> float:
+    """argparse type: a float literal (range checks belong to FitOptions)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _tolerance(text: str) -> float:
+    value = _number(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number >= 0")
+    return value
+
+
+# --------------------------------------------------------------------------- help
+
+
+def _exit_table() -> str:
+    rows = [*sorted(EXIT_CODES.items()), (EXIT_INTERRUPTED, "interrupted (Ctrl-C)")]
+    return "\n".join(
+        textwrap.fill(text, width=79, initial_indent=f"  {code:<5}", subsequent_indent=" " * 7)
+        for code, text in rows
+    )
+
+
+_EXIT_HELP = f"""\
+exit codes:
+{_exit_table()}
+errors are one line on stderr: 'meshpivot: error: PATH: message'"""
+_FORMATS = ", ".join(ext.lstrip(".") for ext in KNOWN_EXTENSIONS)
+
+_SPEC_HELP = """\
+semantics (glTF frame: +Y up, front +Z, metres; width = X, height = Y, depth = Z):
+  --scaled-bbox W H D   target size; each > 0 (metres) or exactly -1 (auto).
+                        Without --preserve-aspect-ratio every given axis is
+                        stretched to its size and an auto axis takes the
+                        geometric mean of the given factors; with it, one
+                        uniform factor, the largest that fits inside the box.
+  --pivot X Y Z         where the origin goes, each in [-0.5, 0.5] of the
+                        scaled box: 0 centre, -0.5 min face, +0.5 max face;
+                        0 -0.5 0 is bottom centre."""
+
+_MAIN_DESCRIPTION = """\
+Fit 3D assets to a target bounding box and pivot (the scaled_bbox, pivot_point
+and preserve_aspect_ratio settings of hosted image-to-3D APIs), on your own files."""
+
+_MAIN_EPILOG = f"""\
+formats: {_FORMATS} (the output's extension picks the format)
+
+examples:
+  meshpivot inspect chair.glb
+  meshpivot apply chair.glb chair_fit.glb --scaled-bbox 1 -1 -1 --pivot 0 -0.5 0
+  meshpivot verify chair_fit.glb --scaled-bbox 1 -1 -1 --pivot 0 -0.5 0
+
+run 'meshpivot COMMAND --help' for the flags of a command.
+
+{_EXIT_HELP}"""
+
+_APPLY_EPILOG = f"""\
+{_SPEC_HELP}
+
+examples:
+  # 1 m wide, height and depth follow; origin at the bottom centre
+  meshpivot apply chair.obj chair_1m.obj --scaled-bbox 1 -1 -1 --pivot 0 -0.5 0
+  # fit inside a 2 x 2 x 2 m box without distortion
+  meshpivot apply tree.glb tree_fit.glb --scaled-bbox 2 2 2 --preserve-aspect-ratio
+  # the settings of a hosted-API request body; a flag overrides them
+  meshpivot apply in.glb out.glb --settings request.json --pivot 0 0 0
+  # replace the file itself
+  meshpivot apply prop.stl prop.stl --pivot 0 -0.5 0 --in-place
+
+The output is written atomically (staged in the output folder, then renamed):
+a failed run leaves no output and never touches the input.
+
+{_EXIT_HELP}"""
+
+_VERIFY_EPILOG = f"""\
+Checks, per axis, within atol + rtol * size (defaults rtol {DEFAULT_RTOL:g}, atol
+{DEFAULT_ATOL:g} m): axes with a target have that size (at most that size with
+one axis equal under --preserve-aspect-ratio); auto (-1) axes are not checked;
+the box sits where the pivot puts it. Without flags only the pivot [0, 0, 0]
+is checked.
+
+examples:
+  meshpivot verify chair_1m.obj --scaled-bbox 1 -1 -1 --pivot 0 -0.5 0
+  meshpivot verify out.glb --settings request.json --json
+
+{_EXIT_HELP}"""
+
+_INSPECT_EPILOG = f"""\
+The origin is reported as the pivot_point that describes the file as it is
+(-0.5 min face, 0 centre, +0.5 max face; outside [-0.5, 0.5] the origin lies
+outside the box; 'flat' for an axis with zero extent).
+
+examples:
+  meshpivot inspect chair.glb
+  meshpivot inspect chair.glb --json
+
+{_EXIT_HELP}"""
+
+
+def _add_spec_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("request (flags override --settings)")
+    g.add_argument(
+        "--scaled-bbox",
+        nargs=3,
+        type=_number,
+        metavar=("W", "H", "D"),
+        help="target width, height, depth in metres; -1 = auto (default: -1 -1 -1)",
+    )
+    g.add_argument(
+        "--pivot",
+        nargs=3,
+        type=_number,
+        metavar=("X", "Y", "Z"),
+        help="pivot_point, each in [-0.5, 0.5] of the scaled box (default: 0 0 0)",
+    )
+    g.add_argument(
+        "--preserve-aspect-ratio",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="one uniform scale that fits inside the target box (default: off)",
+    )
+    g.add_argument(
+        "--settings",
+        metavar="FILE.json",
+        help="a hosted-API request body: scaled_bbox, pivot_point, preserve_aspect_ratio "
+        "at the top level, under 'settings' or under 'input.settings'",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``meshpivot`` (its errors raise instead of exiting)."""
+    from . import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description=_MAIN_DESCRIPTION,
+        epilog=_MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    raw = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "apply",
+        help="write a copy of an asset fitted to a size and pivot",
+        description="Fit the asset IN to a target size and pivot and write it to OUT.",
+        epilog=_APPLY_EPILOG,
+        formatter_class=raw,
+    )
+    p.add_argument("input", metavar="IN", help=f"input file ({_FORMATS})")
+    p.add_argument("output", metavar="OUT", help="output file; its extension picks the format")
+    _add_spec_flags(p)
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default=None,
+        help="how scene formats record the transform: bake into the geometry, wrap in a new "
+        "root node, or auto (bake where exact, else wrap; default)",
+    )
+    p.add_argument("--in-place", action="store_true", help="allow OUT to be IN (replaced atomically)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=_cmd_apply)
+
+    p = sub.add_parser(
+        "verify",
+        help="check that a file has the size and pivot asked for",
+        description="Measure FILE and check it against a request (exit 0 ok, 1 failed).",
+        epilog=_VERIFY_EPILOG,
+        formatter_class=raw,
+    )
+    p.add_argument("file", metavar="FILE", help=f"file to check ({_FORMATS})")
+    _add_spec_flags(p)
+    p.add_argument(
+        "--rtol", type=_tolerance, metavar="R", help=f"relative tolerance (default {DEFAULT_RTOL:g})"
+    )
+    p.add_argument(
+        "--atol", type=_tolerance, metavar="A", help=f"absolute tolerance, metres (default {DEFAULT_ATOL:g})"
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser(
+        "inspect",
+        help="show sizes, bounds, where the origin is, and counts",
+        description="Measure FILE and describe it.",
+        epilog=_INSPECT_EPILOG,
+        formatter_class=raw,
+    )
+    p.add_argument("file", metavar="FILE", help=f"file to inspect ({_FORMATS})")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_inspect)
+    return parser
+
+
+# ------------------------------------------------------------------------ options
+
+_FLAG_OF = {
+    "scaled_bbox": "--scaled-bbox",
+    "pivot_point": "--pivot",
+    "preserve_aspect_ratio": "--preserve-aspect-ratio",
+}
+
+
+def _options(args: argparse.Namespace, **extra: Any) -> FitOptions:
+    """Build the one FitOptions from ``--settings`` and the flags (flags win).
+
+    A bad value is reported against where it came from: the settings file (as the
+    error's path) or the flag.
+    """
+    settings: dict[str, Any] = {}
+    if args.settings is not None:
+        settings = load_settings(args.settings)
+    flags: dict[str, Any] = {
+        "scaled_bbox": args.scaled_bbox,
+        "pivot_point": args.pivot,
+        "preserve_aspect_ratio": args.preserve_aspect_ratio,
+        **extra,
+    }
+    flags = {k: v for k, v in flags.items() if v is not None}
+    try:
+        return FitOptions(**{**settings, **flags})
+    except SpecError as exc:
+        field = re.match(r"\w+", exc.message)
+        name = field.group(0) if field else ""
+        if name in flags and name in _FLAG_OF:
+            raise SpecError(f"argument {_FLAG_OF[name]}: {exc.message}") from None
+        if name in settings and args.settings is not None:
+            raise exc.with_path(args.settings) from None
+        raise
+
+
+# ------------------------------------------------------------------------- output
+
+
+def _g(value: float) -> str:
+    """A number for people: 6 significant digits, no '-0'."""
+    text = f"{value:.6g}"
+    return "0" if text in ("-0", "0") else text
+
+
+def _vec(values: Sequence[float | None], sep: str = ", ") -> str:
+    return sep.join("flat" if v is None else _g(v) for v in values)
+
+
+def _size(values: Sequence[float]) -> str:
+    return f"{_vec(values, ' x ')} m"
+
+
+_FACE_NAMES = (("left", "centre", "right"), ("bottom", "centre", "top"), ("back", "centre", "front"))
+
+
+def _pivot_words(pivot: Sequence[float | None]) -> str:
+    """``(x centre, y bottom, z centre)`` for the named positions, else ''."""
+    words = []
+    for axis, (v, names) in enumerate(zip(pivot, _FACE_NAMES, strict=True)):
+        label = "xyz"[axis]
+        if v is None:
+            words.append(f"{label} flat")
+        elif v in (-0.5, 0.0, 0.5):
+            words.append(f"{label} {names[int(v * 2) + 1]}")
+        elif not -0.5 <= v <= 0.5:
+            words.append(f"{label} outside the box")
+        else:
+            words.append(f"{label} {_g((v + 0.5) * 100)}% from the min face")
+    return f"({', '.join(words)})"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items()) or "-"
+
+
+def _row(label: str, text: str) -> str:
+    return f"{label:<8}{text}"
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2))
+
+
+def _report_apply(r: ApplyResult) -> list[str]:
+    before, after = r.before.size, r.after_hi - r.after_lo
+    scale = r.fit.scale.tolist()
+    kind = "uniform" if r.fit.is_uniform else "per axis"
+    lines = [
+        _row("input", f"{r.input} ({r.before.format or '?'}; {_counts(r.before.counts)})"),
+        _row("size", f"{_size(before.tolist())}  ->  {_size(after.tolist())}"),
+        _row("min", f"{_vec(r.before.lo.tolist())}  ->  {_vec(r.after_lo.tolist())}"),
+        _row("max", f"{_vec(r.before.hi.tolist())}  ->  {_vec(r.after_hi.tolist())}"),
+        _row(
+            "pivot",
+            f"{_vec(r.options.pivot_point)} {_pivot_words(r.options.pivot_point)}: "
+            f"input point {_vec((r.fit.pivot / r.fit.scale).tolist())} moved to the origin",
+        ),
+        _row("scale", f"{_vec(scale, ' x ')} ({kind})"),
+        _row("mode", f"{r.mode}" + (f": {r.reason}" if r.reason else "")),
+    ]
+    for i, f in enumerate(r.files):
+        lines.append(_row("wrote" if i == 0 else "", f))
+    lines += [_row("note", n) for n in r.before.notes + r.notes]
+    return lines
+
+
+def _report_verify(r: VerifyResult) -> list[str]:
+    m = r.measurement
+    lines = [
+        _row("file", f"{r.path} ({m.format or '?'})"),
+        _row("size", _size(m.size.tolist())),
+        _row("min", _vec(m.lo.tolist())),
+        _row("max", _vec(m.hi.tolist())),
+    ]
+    lines += [_row("check", c.describe()) for c in r.checks]
+    failed = r.failures
+    if failed:
+        names = ", ".join(c.name for c in failed)
+        lines.append(f"verification failed: {len(failed)} of {len(r.checks)} checks ({names})")
+    else:
+        lines.append(f"verified: all {len(r.checks)} checks hold")
+    return lines
+
+
+def _report_inspect(r: InspectResult) -> list[str]:
+    m = r.measurement
+    pivot = r.pivot_point
+    lines = [
+        _row("file", f"{r.path} ({m.format or '?'})"),
+        _row("size", _size(m.size.tolist())),
+        _row("min", _vec(m.lo.tolist())),
+        _row("max", _vec(m.hi.tolist())),
+        _row("centre", _vec(((m.lo + m.hi) / 2).tolist())),
+        _row("origin", f"pivot_point {_vec(pivot)} {_pivot_words(pivot)}"),
+        _row("counts", _counts(m.counts)),
+    ]
+    lines += [_row("note", n) for n in m.notes]
+    return lines
+
+
+# ----------------------------------------------------------------------- commands
+
+
+def _cmd_apply(args: argparse.Namespace) -> int:
+    from .api import apply_file
+
+    options = _options(args, mode=args.mode)
+    result = apply_file(args.input, args.output, options, in_place=args.in_place)
+    if args.json:
+        _print_json(result.to_dict())
+    elif not args.quiet:
+        print("\n".join(_report_apply(result)))
+    return EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .api import verify_file
+
+    options = _options(args, rtol=args.rtol, atol=args.atol)
+    result = verify_file(args.file, options)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print("\n".join(_report_verify(result)))
+    return EXIT_OK if result.passed else EXIT_VERIFY_FAILED
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from .api import inspect_file
+
+    result = inspect_file(args.file)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print("\n".join(_report_inspect(result)))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _print_error(message: str) -> None:
+    sys.stderr.write(f"{PROG}: error: {_one_line(message)}\n")
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the exit flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a real file (tests): nothing will be flushed to a pipe
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    command: str | None = args.command
+    if extras:
+        _usage_error(f"unrecognized arguments: {' '.join(extras)}", command)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        _usage_error("a command is required: apply, verify or inspect", None)
+    return func(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``meshpivot`` with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    Never raises for bad input: every error is one line on stderr and an exit code
+    from :data:`meshpivot.errors.EXIT_CODES`. With ``MESHPIVOT_DEBUG=1`` an internal
+    error is re-raised with its traceback.
+    """
+    debug = os.environ.get(_DEBUG_ENV, "") not in ("", "0")
+    try:
+        with warnings.catch_warnings():
+            if not debug:
+                # Library warnings (numpy, trimesh) would break "one line on stderr".
+                warnings.simplefilter("ignore")
+            code = _run(argv)
+        sys.stdout.flush()
+        return code
+    except _Exit as exc:
+        return exc.code
+    except MeshPivotError as exc:
+        _print_error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:
+        if debug:
+            raise
+        what = type(exc).__name__ + (f": {_one_line(str(exc))}" if str(exc).strip() else "")
+        sys.stderr.write(
+            f"{PROG}: internal error: {what} (please report it; run with {_DEBUG_ENV}=1 for a traceback)\n"
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
