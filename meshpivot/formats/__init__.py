@@ -21,6 +21,12 @@ _ADAPTERS: dict[str, tuple[str, str]] = {
     ".obj": ("meshpivot.formats.trimesh_formats", "TrimeshAsset"),
     ".ply": ("meshpivot.formats.trimesh_formats", "TrimeshAsset"),
     ".stl": ("meshpivot.formats.trimesh_formats", "TrimeshAsset"),
+    ".usd": ("meshpivot.formats.usd", "UsdAsset"),
+    ".usda": ("meshpivot.formats.usd", "UsdAsset"),
+    ".usdc": ("meshpivot.formats.usd", "UsdAsset"),
+    ".usdz": ("meshpivot.formats.usd", "UsdAsset"),
+    ".fbx": ("meshpivot.formats.fbx", "FbxAsset"),
+    ".zip": ("meshpivot.formats.objzip", "ObjZipAsset"),
 }
 
 #: Extensions meshpivot reads, lower case with the dot.

@@ -1,0 +1,104 @@
+"""The glTF engine: exact, scene-graph-aware, lossless fitting of ``.glb`` and ``.gltf``.
+
+Modules, one topic each:
+
+* :mod:`~meshpivot.gltf.document` -- the container, read and written losslessly;
+* :mod:`~meshpivot.gltf.accessors` -- decoding accessors, strided views, writing back;
+* :mod:`~meshpivot.gltf.scene` -- the node graph and world matrices;
+* :mod:`~meshpivot.gltf.compression` -- Draco and meshopt decoding;
+* :mod:`~meshpivot.gltf.measure` -- the box of SPEC.md section 2;
+* :mod:`~meshpivot.gltf.wrap` -- the ``wrap`` representation;
+* :mod:`~meshpivot.gltf.bake` -- the ``bake`` representation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import MeshPivotError, NotBakeableError, UnsupportedInputError
+from ..fit import Fit
+from ..formats.base import Asset, Measurement, WriteReport
+from ..options import FitOptions
+from .bake import bake_fit
+from .document import GltfDocument, read_document
+from .measure import measure_document
+from .wrap import wrap_document
+
+__all__ = ["GltfAsset", "GltfDocument", "measure_document", "read_document"]
+
+
+class GltfAsset(Asset):
+    """A ``.glb`` or ``.gltf`` input.
+
+    Parameters
+    ----------
+    path : Path
+        The input; read when opened, never modified.
+
+    Raises
+    ------
+    UnreadableInputError, UnsupportedInputError
+        See :func:`~meshpivot.gltf.document.read_document`.
+    """
+
+    writes = (".glb", ".gltf")
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(Path(path))
+        self._doc: GltfDocument | None = read_document(self.path)
+
+    @property
+    def document(self) -> GltfDocument:
+        """The document as read (do not edit: :meth:`write_fitted` works on a fresh copy)."""
+        if self._doc is None:
+            self._doc = read_document(self.path)
+        return self._doc
+
+    def measure(self) -> Measurement:
+        """Measure the asset (SPEC.md section 2)."""
+        try:
+            return measure_document(self.document)
+        except MeshPivotError as exc:
+            raise exc.with_path(self.path) from None
+
+    def write_fitted(self, fit: Fit, dest: Path, options: FitOptions) -> WriteReport:
+        """Write the asset mapped by ``fit`` to ``dest`` (``.glb`` or ``.gltf``).
+
+        ``bake`` rewrites geometry, translations and what depends on them (SPEC.md 7);
+        ``wrap`` adds one root node carrying the fit; ``auto`` bakes where that is
+        exact and wraps otherwise, saying why. Each attempt works on a fresh copy of
+        the input, so a refused bake leaves nothing behind.
+
+        Raises
+        ------
+        NotBakeableError
+            ``options.mode == 'bake'`` and the fit cannot be baked exactly.
+        UnsupportedInputError
+            ``dest`` is not ``.glb`` or ``.gltf``.
+        """
+        if dest.suffix.lower() not in self.writes:
+            raise UnsupportedInputError(
+                f"cannot write {dest.suffix or '(no extension)'!r} from a glTF input; use .glb or .gltf",
+                dest.name,
+            )
+        if options.mode in ("bake", "auto"):
+            doc = read_document(self.path)  # a fresh copy to edit
+            try:
+                baked = bake_fit(doc, fit)
+            except NotBakeableError as exc:
+                if options.mode == "bake":
+                    raise exc.with_path(self.path) from None
+                reason = f"bake would not be exact ({exc.message}), so the fit is a wrapper node"
+            else:
+                files = doc.write(dest)
+                return WriteReport(mode="bake", reason=baked.reason, files=files, notes=baked.notes)
+        else:
+            reason = "requested"
+        doc = read_document(self.path)
+        _, notes = wrap_document(doc.json, fit)
+        files = doc.write(dest)
+        return WriteReport(mode="wrap", reason=reason, files=files, notes=notes)
+
+    def close(self) -> None:
+        """Drop the document and its memory maps (idempotent)."""
+        self._doc = None

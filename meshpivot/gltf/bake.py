@@ -1,0 +1,861 @@
+"""Bake a fit into a glTF document: no new node, everything rewritten exactly (SPEC.md 7).
+
+The fit ``x' = S x + t`` acts in the scene's root frame. Node linear parts (rotation,
+scale) are never changed; instead each node ``N`` with world linear part ``L_N`` gets
+
+* its geometry mapped by ``G_N = L_N^-1 S L_N`` (``s I`` for a uniform scale),
+* its children's local translations mapped by ``G_N`` too, and a root's translation
+  by ``S`` followed by ``+ t``,
+
+so that every node renders exactly where a wrapper node would put it. Around that:
+normals by the cofactor of ``G``, tangents by ``G`` (``w`` times ``sign(det)``), morph
+deltas by the linear part only, animation translation outputs like the translations
+they drive (cubic-spline tangents without ``+ t``), inverse bind matrices, instance
+translations, cameras, light ranges and ``KHR_materials_volume``.
+
+Data that cannot be rewritten exactly (quantized or compressed positions) is left
+as it is and the map is folded into the node's own scale where that is exact, or,
+for skins, into the inverse bind matrices. When neither is exact the bake is refused
+with :class:`~meshpivot.errors.NotBakeableError`, naming the node, mesh or extension.
+
+Edits are planned first and applied per accessor: an accessor whose users all need
+the same map is edited in place once; users that need another map (or none) get a
+copy, appended 4-byte aligned. Bytes outside the edited accessors never change.
+
+This module edits the document in place (:func:`bake_fit`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import NotBakeableError
+from ..fit import Fit
+from ..vectors import cofactor, transform_directions, transform_normals, transform_points, transform_tangents
+from .accessors import AccessorInfo, _strided, accessor_info, read_accessor, update_min_max
+from .compression import draco_extension
+from .document import GltfDocument
+from .scene import SceneGraph
+
+__all__ = ["BAKE_SAFE_EXTENSIONS", "BakeReport", "bake_fit"]
+
+F64 = NDArray[np.float64]
+Values = NDArray[Any]
+Fn = Callable[[Values, NDArray[np.intp]], Values]
+
+#: Extensions whose data a bake handles, or that hold nothing spatial. Any other
+#: extension may carry lengths or positions that a bake would not know to change.
+BAKE_SAFE_EXTENSIONS = frozenset(
+    {
+        "KHR_draco_mesh_compression",
+        "EXT_meshopt_compression",
+        "KHR_mesh_quantization",
+        "EXT_mesh_gpu_instancing",
+        "KHR_lights_punctual",
+        "KHR_materials_volume",
+        "KHR_texture_transform",
+        "KHR_texture_basisu",
+        "EXT_texture_webp",
+        "EXT_texture_avif",
+        "KHR_materials_emissive_strength",
+        "KHR_materials_clearcoat",
+        "KHR_materials_ior",
+        "KHR_materials_iridescence",
+        "KHR_materials_sheen",
+        "KHR_materials_specular",
+        "KHR_materials_transmission",
+        "KHR_materials_unlit",
+        "KHR_materials_variants",
+        "KHR_materials_anisotropy",
+        "KHR_materials_dispersion",
+        "KHR_materials_pbrSpecularGlossiness",
+        "KHR_xmp_json_ld",
+        "KHR_xmp",
+        "MSFT_texture_dds",
+    }
+)
+
+_FLOAT = 5126
+
+
+@dataclass
+class BakeReport:
+    """What a bake did: ``reason`` for the user, ``notes`` on anything approximate."""
+
+    reason: str
+    notes: list[str] = field(default_factory=list)
+    folded_nodes: list[int] = field(default_factory=list)
+    copied_meshes: int = 0
+    copied_accessors: int = 0
+
+
+@dataclass
+class _Ref:
+    """One place in the JSON that references an accessor, and the map it needs there."""
+
+    accessor: int
+    key: tuple[Any, ...] | None  # None: must keep the original values
+    fn: Fn | None
+    set_index: Callable[[int], None]
+    deps: tuple[int, ...] = ()
+
+
+def _key(m: F64) -> tuple[float, ...]:
+    return tuple(float(v) for v in np.asarray(m).ravel())
+
+
+def _lin(m: F64) -> F64:
+    """A diagonal matrix as its (3,) factors (applied elementwise, exactly), else itself."""
+    if np.count_nonzero(m - np.diag(np.diag(m))) == 0:
+        return np.array(np.diag(m))
+    return m
+
+
+class _Baker:
+    def __init__(self, doc: GltfDocument, fit: Fit) -> None:
+        self.doc = doc
+        self.data = doc.json
+        self.fit = fit
+        self.S = np.diag(fit.scale)
+        self.t = fit.translation
+        self.uniform = fit.is_uniform
+        self.s = float(fit.scale[0])
+        self.graph = SceneGraph(self.data)
+        self.nodes: list[dict[str, Any]] = self.data.get("nodes", [])
+        self.refs: list[_Ref] = []
+        self.report = BakeReport(reason="")
+        self._orig: dict[int, Values] = {}
+        self.G = [self._geometry_map(i) for i in range(len(self.nodes))]
+
+    # ------------------------------------------------------------ maps per node
+
+    def _geometry_map(self, i: int) -> F64:
+        """``G_N = L^-1 S L`` for node ``i``: how its local geometry must change."""
+        if self.uniform:
+            return self.s * np.eye(3)
+        lin = self.graph.world[i][:3, :3]
+        if abs(np.linalg.det(lin)) < 1e-300:
+            raise NotBakeableError(
+                f"/nodes/{i} has a singular transform (a zero scale); a per-axis scale cannot be baked below it"
+            )
+        g: F64 = np.asarray(np.linalg.solve(lin, self.S @ lin), dtype=np.float64)
+        # Clean rounding noise so that axis-aligned nodes keep a diagonal (exact) map.
+        g[np.abs(g) < 1e-15 * np.abs(g).max()] = 0.0
+        return g
+
+    def _parent_map(self, i: int) -> F64:
+        p = self.graph.parent[i]
+        return self.S if p < 0 else self.G[p]
+
+    # ------------------------------------------------------------ checks
+
+    def check(self) -> None:
+        used = self.data.get("extensionsUsed", [])
+        unknown = [e for e in used if e not in BAKE_SAFE_EXTENSIONS]
+        if unknown:
+            raise NotBakeableError(f"extension {unknown[0]} may hold positions or lengths that a bake would not change")
+        if not self.uniform:
+            self._check_per_axis()
+
+    def _check_per_axis(self) -> None:
+        joints = {j for skin in self.data.get("skins", []) for j in skin.get("joints", [])}
+        for a, anim in enumerate(self.data.get("animations", [])):
+            for c, ch in enumerate(anim.get("channels", [])):
+                target = ch.get("target", {})
+                node, path = target.get("node"), target.get("path")
+                if path not in ("rotation", "scale") or not isinstance(node, int):
+                    continue
+                n = self.nodes[node] if 0 <= node < len(self.nodes) else {}
+                if "mesh" in n or n.get("children") or node in joints or "camera" in n:
+                    raise NotBakeableError(
+                        f"/animations/{a}/channels/{c} animates the {path} of /nodes/{node}; "
+                        "a per-axis scale cannot be baked exactly under an animated rotation or scale"
+                    )
+        for i, n in enumerate(self.nodes):
+            if "EXT_mesh_gpu_instancing" in n.get("extensions", {}):
+                raise NotBakeableError(
+                    f"/nodes/{i} uses EXT_mesh_gpu_instancing; a per-axis scale cannot be baked into "
+                    "instance transforms exactly"
+                )
+
+    # ------------------------------------------------------------ editability
+
+    def _plain_float(self, acc: int) -> bool:
+        """True when accessor ``acc`` holds float data stored uncompressed."""
+        try:
+            info = accessor_info(self.doc, acc)
+        except Exception:
+            return False
+        if info.component_type != _FLOAT:
+            return False
+        views = self.data.get("bufferViews", [])
+        parts = [info.buffer_view]
+        if info.sparse is not None:
+            parts += [info.sparse.get("indices", {}).get("bufferView"), info.sparse.get("values", {}).get("bufferView")]
+        elif info.buffer_view is None:
+            return False  # Draco-decoded accessors have no bufferView
+        for bv in parts:
+            if bv is not None and "EXT_meshopt_compression" in views[bv].get("extensions", {}):
+                return False
+        return True
+
+    def _editable_positions(self, mesh: int) -> str | None:
+        """None when every position-like accessor of ``mesh`` can be rewritten, else why not."""
+        for p, prim in enumerate(self.data["meshes"][mesh].get("primitives", [])):
+            where = f"/meshes/{mesh}/primitives/{p}"
+            if draco_extension(prim) is not None:
+                return f"{where} is Draco-compressed"
+            attrs = prim.get("attributes", {})
+            if "POSITION" in attrs and not self._plain_float(attrs["POSITION"]):
+                return f"{where} has quantized or compressed positions"
+            for k, target in enumerate(prim.get("targets", [])):
+                if "POSITION" in target and not self._plain_float(target["POSITION"]):
+                    return f"{where}/targets/{k} has quantized or compressed position deltas"
+            if not self.uniform:
+                for sem in ("NORMAL", "TANGENT"):
+                    if sem in attrs and not self._writable(attrs[sem]):
+                        return f"{where} has a compressed {sem}"
+        return None
+
+    def _writable(self, acc: int) -> bool:
+        info = accessor_info(self.doc, acc)
+        if info.buffer_view is None and info.sparse is None:
+            return False
+        views = self.data.get("bufferViews", [])
+        return info.buffer_view is None or "EXT_meshopt_compression" not in views[info.buffer_view].get(
+            "extensions", {}
+        )
+
+    # ------------------------------------------------------------ planning
+
+    def plan(self) -> None:
+        skins = self.data.get("skins", [])
+        absorb = self._skins_that_absorb()
+        # 1. decide the geometry map of each node that draws a mesh
+        node_key: dict[int, tuple[Any, ...] | None] = {}
+        fold: set[int] = set()
+        for i, n in enumerate(self.nodes):
+            if "mesh" not in n:
+                continue
+            if "skin" in n:
+                node_key[i] = None if n["skin"] in absorb else ("lin", _key(self.s * np.eye(3)))
+                continue
+            why = self._editable_positions(n["mesh"])
+            if why is None:
+                node_key[i] = ("lin", _key(self.G[i]))
+            else:
+                self._check_fold(i, why)
+                fold.add(i)
+                node_key[i] = None
+        # 2. a mesh whose users need different maps is copied
+        by_mesh: dict[int, list[int]] = {}
+        for i in node_key:
+            by_mesh.setdefault(self.nodes[i]["mesh"], []).append(i)
+        mesh_key: dict[int, tuple[Any, ...] | None] = {}
+        mesh_node: dict[int, int] = {}
+        for m, users in by_mesh.items():
+            groups: dict[Any, list[int]] = {}
+            for i in users:
+                groups.setdefault(node_key[i], []).append(i)
+            first = True
+            for key, members in groups.items():
+                target = m
+                if not first:
+                    target = len(self.data["meshes"])
+                    self.data["meshes"].append(copy.deepcopy(self.data["meshes"][m]))
+                    self.report.copied_meshes += 1
+                    for i in members:
+                        self.nodes[i]["mesh"] = target
+                first = False
+                mesh_key[target] = key
+                mesh_node[target] = members[0]
+        # 3. accessor references of every mesh
+        for m, key in mesh_key.items():
+            self._plan_mesh(m, key, self.G[mesh_node[m]] if key is not None else None)
+        # 4. skins
+        for k, skin in enumerate(skins):
+            self._plan_skin(k, skin, absorb=k in absorb)
+        # 5. node translations, folds, animations, instancing
+        self._plan_nodes(fold)
+        self._plan_animations(fold)
+        self._plan_instancing(fold)
+        self.report.folded_nodes = sorted(fold)
+        # 6. lengths stored outside accessors
+        self._scale_lengths(fold)
+
+    def _skins_that_absorb(self) -> set[int]:
+        """Skins whose meshes keep their geometry; the map goes into the inverse bind matrices."""
+        out: set[int] = set()
+        for n in self.nodes:
+            if "mesh" in n and "skin" in n:
+                if not self.uniform or self._editable_positions(n["mesh"]) is not None:
+                    out.add(n["skin"])
+        return out
+
+    def _check_fold(self, i: int, why: str) -> None:
+        n = self.nodes[i]
+        if n.get("children"):
+            raise NotBakeableError(
+                f"{why} and its node /nodes/{i} has children: folding the scale into the node would "
+                "scale them too (use wrap, or dequantize the mesh first)"
+            )
+        if not self.uniform:
+            local = self.graph.local[i][:3, :3] @ self.G[i]
+            gram = local.T @ local
+            if np.abs(gram - np.diag(np.diag(gram))).max() > 1e-12 * np.abs(gram).max():
+                raise NotBakeableError(f"{why}; folding the per-axis scale into /nodes/{i} would shear it (use wrap)")
+        for sem_material in self._materials_of(n["mesh"]):
+            mat = self.data.get("materials", [])[sem_material]
+            if "KHR_materials_volume" in mat.get("extensions", {}):
+                raise NotBakeableError(f"{why} and uses a KHR_materials_volume material (use wrap)")
+
+    def _materials_of(self, mesh: int) -> set[int]:
+        return {
+            p["material"] for p in self.data["meshes"][mesh].get("primitives", []) if isinstance(p.get("material"), int)
+        }
+
+    def _ref(
+        self,
+        acc: Any,
+        key: tuple[Any, ...] | None,
+        fn: Fn | None,
+        setter: Callable[[int], None],
+        deps: tuple[int, ...] = (),
+    ) -> None:
+        if isinstance(acc, int) and not isinstance(acc, bool):
+            self.refs.append(_Ref(acc, key, fn, setter, deps))
+
+    @staticmethod
+    def _setter(obj: dict[str, Any], k: str) -> Callable[[int], None]:
+        def set_index(v: int) -> None:
+            obj[k] = v
+
+        return set_index
+
+    def _plan_mesh(self, m: int, key: tuple[Any, ...] | None, g: F64 | None) -> None:
+        for prim in self.data["meshes"][m].get("primitives", []):
+            attrs = prim.get("attributes", {})
+            for sem, acc in list(attrs.items()):
+                fn: Fn | None = None
+                kind = None
+                if key is not None and g is not None:
+                    if sem == "POSITION":
+                        kind, fn = "points", _points_fn(_lin(g))
+                    elif sem == "NORMAL" and not self.uniform:
+                        kind, fn = "normals", _normals_fn(g)
+                    elif sem == "TANGENT" and not self.uniform:
+                        kind, fn = "tangents", _tangents_fn(g)
+                self._ref(acc, None if fn is None else (kind, key), fn, self._setter(attrs, sem))
+            base_n = attrs.get("NORMAL")
+            base_t = attrs.get("TANGENT")
+            for target in prim.get("targets", []):
+                for sem, acc in list(target.items()):
+                    fn = None
+                    kind = None
+                    deps: tuple[int, ...] = ()
+                    if key is not None and g is not None:
+                        if sem == "POSITION":
+                            kind, fn = "deltas", _deltas_fn(_lin(g))
+                        elif sem == "NORMAL" and not self.uniform:
+                            kind, fn, deps = _normal_deltas(self, g, base_n)
+                        elif sem == "TANGENT" and not self.uniform:
+                            kind, fn, deps = _tangent_deltas(self, g, base_t)
+                    k2 = None if fn is None else (kind, key, deps)
+                    self._ref(acc, k2, fn, self._setter(target, sem), deps)
+            for k, acc in (("indices", prim.get("indices")),):
+                self._ref(acc, None, None, self._setter(prim, k))
+
+    def _plan_skin(self, k: int, skin: dict[str, Any], *, absorb: bool) -> None:
+        joints = skin.get("joints", [])
+        ibm = skin.get("inverseBindMatrices")
+        if absorb:
+            maps = np.stack([self.G[j] for j in joints]) if joints else np.zeros((0, 3, 3))
+
+            def absorb_fn(v: Values, rows: NDArray[np.intp], maps: F64 = maps) -> Values:
+                mats = v.reshape(-1, 4, 4).transpose(0, 2, 1).astype(np.float64)  # column-major
+                out = mats.copy()
+                out[:, :3, :] = np.einsum("nij,njk->nik", maps[rows], mats[:, :3, :])
+                result: Values = out.transpose(0, 2, 1).reshape(len(v), 16)
+                return result
+
+            fn: Fn = absorb_fn
+            key: tuple[Any, ...] = ("ibm-absorb", _key(maps))
+        else:
+
+            def scale_fn(v: Values, rows: NDArray[np.intp]) -> Values:
+                out = np.array(v, dtype=np.float64)
+                out[:, 12:15] *= self.s
+                return out
+
+            fn = scale_fn
+            key = ("ibm-scale", self.s)
+        if ibm is None:
+            if absorb and joints:
+                eye = np.tile(np.eye(4).T.reshape(1, 16), (len(joints), 1))
+                skin["inverseBindMatrices"] = self._append_accessor(fn(eye, np.arange(len(joints))), "MAT4")
+            return
+        self._ref(ibm, key, fn, self._setter(skin, "inverseBindMatrices"))
+
+    def _plan_nodes(self, fold: set[int]) -> None:
+        for i, n in enumerate(self.nodes):
+            if "mesh" in n and "skin" in n and not n.get("children"):
+                continue  # renderers ignore a skinned mesh node's own transform: leave it as it is
+            pm = self._parent_map(i)
+            root = self.graph.parent[i] < 0
+            if "matrix" in n:
+                mat = np.array(n["matrix"], dtype=np.float64).reshape(4, 4).T
+                tr = _apply(pm, mat[:3, 3]) + (self.t if root else 0.0)
+                if i in fold:
+                    mat[:3, :3] = mat[:3, :3] @ self.G[i]
+                mat[:3, 3] = tr
+                n["matrix"] = [float(v) for v in mat.T.ravel()]
+                continue
+            tr0 = np.array(n.get("translation", [0.0, 0.0, 0.0]), dtype=np.float64)
+            tr = _apply(pm, tr0) + (self.t if root else 0.0)
+            if "translation" in n or np.any(tr != 0.0):
+                n["translation"] = [float(v) for v in tr]
+            if i in fold:
+                g = self.G[i]
+                # _check_fold proved R S G = R diag(d): the new scale is d.
+                local = self.graph.local[i][:3, :3] @ g
+                d = np.sqrt(np.diag(local.T @ local))
+                old = np.array(n.get("scale", [1.0, 1.0, 1.0]), dtype=np.float64)
+                d = np.where(old < 0, -d, d)
+                n["scale"] = [float(v) for v in (old * self.s if self.uniform else d)]
+
+    def _plan_animations(self, fold: set[int]) -> None:
+        for anim in self.data.get("animations", []):
+            samplers = anim.get("samplers", [])
+            for ch in anim.get("channels", []):
+                target = ch.get("target", {})
+                node, path = target.get("node"), target.get("path")
+                s_idx = ch.get("sampler")
+                if not isinstance(node, int) or not isinstance(s_idx, int) or not 0 <= s_idx < len(samplers):
+                    continue
+                sampler = samplers[s_idx]
+                cubic = sampler.get("interpolation") == "CUBICSPLINE"
+                key: tuple[Any, ...]
+                if path == "translation":
+                    pm = self._parent_map(node)
+                    add = self.t if self.graph.parent[node] < 0 else np.zeros(3)
+                    key = ("anim-t", _key(pm), _key(add), cubic)
+                    self._ref(
+                        sampler.get("output"),
+                        key,
+                        _anim_translation_fn(pm, add, cubic),
+                        self._setter(sampler, "output"),
+                    )
+                elif path == "scale" and node in fold:
+                    key = ("anim-s", self.s)
+                    self._ref(
+                        sampler.get("output"), key, _deltas_fn(np.full(3, self.s)), self._setter(sampler, "output")
+                    )
+                else:
+                    self._ref(sampler.get("output"), None, None, self._setter(sampler, "output"))
+                self._ref(sampler.get("input"), None, None, self._setter(sampler, "input"))
+
+    def _plan_instancing(self, fold: set[int]) -> None:
+        for i, n in enumerate(self.nodes):
+            ext = n.get("extensions", {}).get("EXT_mesh_gpu_instancing")
+            if not isinstance(ext, dict):
+                continue
+            attrs = ext.get("attributes", {})
+            for sem, acc in list(attrs.items()):
+                if sem == "TRANSLATION" and i not in fold:
+                    self._ref(acc, ("inst-t", self.s), _deltas_fn(np.full(3, self.s)), self._setter(attrs, sem))
+                else:
+                    self._ref(acc, None, None, self._setter(attrs, sem))
+
+    def _scale_lengths(self, fold: set[int]) -> None:
+        if not self.uniform:
+            used = set(self.data.get("extensionsUsed", []))
+            if self.data.get("cameras") or "KHR_lights_punctual" in used or "KHR_materials_volume" in used:
+                self.report.notes.append(
+                    "per-axis scale: camera projections, light ranges and volume thickness are kept as they were"
+                )
+            return
+        s = self.s
+        for cam in self.data.get("cameras", []):
+            for kind in ("perspective", "orthographic"):
+                proj = cam.get(kind)
+                if isinstance(proj, dict):
+                    for k in ("znear", "zfar", "xmag", "ymag"):
+                        if isinstance(proj.get(k), (int, float)):
+                            proj[k] = float(proj[k]) * s
+        lights = self.data.get("extensions", {}).get("KHR_lights_punctual", {}).get("lights", [])
+        for light in lights:
+            if isinstance(light.get("range"), (int, float)):
+                light["range"] = float(light["range"]) * s
+        for mat in self.data.get("materials", []):
+            vol = mat.get("extensions", {}).get("KHR_materials_volume")
+            if isinstance(vol, dict):
+                for k in ("thicknessFactor", "attenuationDistance"):
+                    if isinstance(vol.get(k), (int, float)):
+                        vol[k] = float(vol[k]) * s
+
+    # ------------------------------------------------------------ execution
+
+    def original(self, acc: int) -> Values:
+        if acc not in self._orig:
+            self._orig[acc] = read_accessor(self.doc, acc)
+        return self._orig[acc]
+
+    def execute(self) -> None:
+        by_acc: dict[int, list[_Ref]] = {}
+        for r in self.refs:
+            by_acc.setdefault(r.accessor, []).append(r)
+        aliased = _aliased_accessors(self.data)
+        # Read every original that an edit needs before any byte changes.
+        for acc, refs in by_acc.items():
+            if any(r.key is not None for r in refs):
+                self.original(acc)
+                for r in refs:
+                    for d in r.deps:
+                        self.original(d)
+        for acc, refs in by_acc.items():
+            groups: dict[Any, list[_Ref]] = {}
+            for r in refs:
+                groups.setdefault(r.key, []).append(r)
+            if list(groups) == [None]:
+                continue
+            if not self._writable(acc):
+                raise NotBakeableError(
+                    f"/accessors/{acc} is stored compressed (EXT_meshopt_compression); baking it would "
+                    "store it uncompressed"
+                )
+            # Keep the original where a user needs it unchanged or where its bytes are shared
+            # with another accessor: those users get transformed copies.
+            in_place_done = None in groups or acc in aliased
+            for key, members in groups.items():
+                if key is None:
+                    continue
+                fn = members[0].fn
+                assert fn is not None
+                if not in_place_done:
+                    self._write_in_place(acc, fn)
+                    in_place_done = True
+                    continue
+                new = self._copy_accessor(acc, fn)
+                for r in members:
+                    r.set_index(new)
+
+    def _write_in_place(self, acc: int, fn: Fn) -> None:
+        info = accessor_info(self.doc, acc)
+        orig = self.original(acc).reshape(info.count, info.ncomp)
+        if info.sparse is None:
+            assert info.buffer_view is not None  # _writable() excluded Draco-decoded accessors
+            new = fn(orig, np.arange(info.count, dtype=np.intp))
+            _store(self.doc, info, info.buffer_view, info.byte_offset, info.stride, new)
+        else:
+            sparse = info.sparse
+            n = int(sparse["count"])
+            idx = read_sparse_indices(self.doc, info)
+            if info.buffer_view is not None:
+                base = _base_values(self.doc, info)
+                _store(
+                    self.doc,
+                    info,
+                    info.buffer_view,
+                    info.byte_offset,
+                    info.stride,
+                    fn(base, np.arange(info.count, dtype=np.intp)),
+                )
+            vals = orig[idx]
+            vpart = sparse["values"]
+            _store(
+                self.doc,
+                info,
+                int(vpart["bufferView"]),
+                int(vpart.get("byteOffset", 0)),
+                info.ncomp * info.dtype.itemsize,
+                fn(vals, idx),
+                count=n,
+            )
+        self._refresh_min_max(acc)
+
+    def _copy_accessor(self, acc: int, fn: Fn) -> int:
+        info = accessor_info(self.doc, acc)
+        orig = self.original(acc).reshape(info.count, info.ncomp)
+        new = fn(orig, np.arange(info.count, dtype=np.intp))
+        src = self.data["accessors"][acc]
+        idx = self._append_accessor(_encode(info, new), info.type, info=info)
+        dst = self.data["accessors"][idx]
+        for k in ("name", "extras", "extensions"):
+            if k in src:
+                dst[k] = copy.deepcopy(src[k])
+        self.report.copied_accessors += 1
+        self._refresh_min_max(idx, force="min" in src)
+        return idx
+
+    def _append_accessor(self, values: Values, type_: str, info: AccessorInfo | None = None) -> int:
+        if info is None:
+            stored = np.asarray(values, dtype="<f4")
+            ctype, normalized = _FLOAT, False
+        else:
+            stored = values
+            ctype, normalized = info.component_type, info.normalized
+        count = len(stored)
+        buf, off = self.doc.append_bytes(np.ascontiguousarray(stored).astype(stored.dtype.newbyteorder("<")))
+        view = self.doc.add_buffer_view(buf, off, stored.nbytes)
+        return self.doc.add_accessor(view, ctype, count, type_, normalized=normalized)
+
+    def _refresh_min_max(self, acc: int, force: bool = False) -> None:
+        a = self.data["accessors"][acc]
+        if force or "min" in a or "max" in a:
+            update_min_max(self.doc, acc)
+
+
+# ---------------------------------------------------------------- per-array maps
+
+
+def _apply(m: F64, v: F64) -> F64:
+    lin = _lin(m)
+    if lin.ndim == 1:
+        return np.asarray(v * lin, dtype=np.float64)
+    return np.asarray(m @ v, dtype=np.float64)
+
+
+def _points_fn(lin: F64) -> Fn:
+    def fn(v: Values, rows: NDArray[np.intp]) -> Values:
+        return np.asarray(transform_points(np.asarray(v, dtype=np.float64), lin, np.zeros(3)))
+
+    return fn
+
+
+def _deltas_fn(lin: F64) -> Fn:
+    def fn(v: Values, rows: NDArray[np.intp]) -> Values:
+        return np.asarray(transform_directions(np.asarray(v, dtype=np.float64), lin))
+
+    return fn
+
+
+def _normals_fn(g: F64) -> Fn:
+    def fn(v: Values, rows: NDArray[np.intp]) -> Values:
+        return np.asarray(transform_normals(np.asarray(v, dtype=np.float64), g))
+
+    return fn
+
+
+def _tangents_fn(g: F64) -> Fn:
+    def fn(v: Values, rows: NDArray[np.intp]) -> Values:
+        return np.asarray(transform_tangents(np.asarray(v, dtype=np.float64), g))
+
+    return fn
+
+
+def _unit(v: F64) -> F64:
+    n = np.linalg.norm(v, axis=1, keepdims=True)
+    out: F64 = np.divide(v, n, out=np.zeros_like(v), where=n > 0)
+    return out
+
+
+def _normal_deltas(baker: _Baker, g: F64, base: Any) -> tuple[str, Fn, tuple[int, ...]]:
+    """Morph normal deltas: exact at weight 1, ``d' = unit(C (n + d)) - unit(C n)``."""
+    c = cofactor(g)
+    if not isinstance(base, int):
+        return "ndeltas", _deltas_fn(c), ()
+
+    def fn(v: Values, rows: NDArray[np.intp]) -> Values:
+        n = np.asarray(baker.original(base), dtype=np.float64)[rows]
+        d = np.asarray(v, dtype=np.float64)
+        return _unit((n + d) @ c.T) - _unit(n @ c.T)
+
+    return "ndeltas", fn, (base,)
+
+
+def _tangent_deltas(baker: _Baker, g: F64, base: Any) -> tuple[str, Fn, tuple[int, ...]]:
+    """Morph tangent deltas (xyz): ``d' = unit(G (t + d)) - unit(G t)``."""
+    if not isinstance(base, int):
+        return "tdeltas", _deltas_fn(g), ()
+
+    def fn(v: Values, rows: NDArray[np.intp]) -> Values:
+        t = np.asarray(baker.original(base), dtype=np.float64)[rows, :3]
+        d = np.asarray(v, dtype=np.float64)
+        return _unit((t + d) @ g.T) - _unit(t @ g.T)
+
+    return "tdeltas", fn, (base,)
+
+
+def _anim_translation_fn(pm: F64, add: F64, cubic: bool) -> Fn:
+    lin = _lin(pm)
+
+    def fn(v: Values, rows: NDArray[np.intp]) -> Values:
+        out = np.asarray(transform_directions(np.asarray(v, dtype=np.float64), lin), dtype=np.float64)
+        if cubic:
+            out[rows % 3 == 1] += add  # in-tangent, value, out-tangent per keyframe
+        else:
+            out += add
+        return out
+
+    return fn
+
+
+# ---------------------------------------------------------------- storage
+
+
+def _encode(info: AccessorInfo, values: Values) -> Values:
+    from .accessors import encode_normalized
+
+    src = np.asarray(values).reshape(len(values), info.ncomp)
+    if info.normalized:
+        out = encode_normalized(src, info.dtype)
+    elif info.dtype.kind in "iu":
+        out = np.rint(np.asarray(src, dtype=np.float64)).astype(info.dtype)
+    else:
+        out = np.asarray(src, dtype=np.float64).astype(info.dtype)
+    return np.ascontiguousarray(out)
+
+
+def _store(
+    doc: GltfDocument, info: AccessorInfo, view: int, offset: int, stride: int, values: Values, count: int | None = None
+) -> None:
+    n = info.count if count is None else count
+    raw = doc.view_bytes(view, writable=True)
+    out = np.ndarray(
+        (n, info.ncomp), dtype=info.dtype, buffer=raw, offset=offset, strides=(stride, info.dtype.itemsize)
+    )
+    out[...] = _encode(info, values)
+
+
+def read_sparse_indices(doc: GltfDocument, info: AccessorInfo) -> NDArray[np.intp]:
+    """The element indices of a sparse accessor, as ``intp``."""
+    from .accessors import COMPONENT_DTYPES
+
+    assert info.sparse is not None
+    part = info.sparse["indices"]
+    dtype = COMPONENT_DTYPES[part["componentType"]]
+    raw = doc.view_bytes(int(part["bufferView"]))
+    n = int(info.sparse["count"])
+    return np.frombuffer(raw, dtype=dtype, count=n, offset=int(part.get("byteOffset", 0))).astype(np.intp)
+
+
+def _base_values(doc: GltfDocument, info: AccessorInfo) -> Values:
+    from .accessors import decode_normalized
+
+    assert info.buffer_view is not None
+    raw = doc.view_bytes(info.buffer_view)
+    base = np.array(_strided(raw, info, info.byte_offset, info.count, info.stride)).reshape(info.count, info.ncomp)
+    return decode_normalized(base) if info.normalized else base.astype(np.float64)
+
+
+def _aliased_accessors(data: dict[str, Any]) -> set[int]:
+    """Accessors whose stored bytes overlap another accessor's (conservatively)."""
+    from .accessors import COMPONENT_DTYPES, TYPE_SIZES
+
+    views = data.get("bufferViews", [])
+    spans: list[tuple[int, int, int, int]] = []  # (buffer, first byte, end byte, accessor)
+
+    def add(a: int, bv: Any, off: Any, count: Any, elem: int, stride: int) -> None:
+        if not isinstance(bv, int) or not 0 <= bv < len(views) or not isinstance(count, int) or count <= 0:
+            return
+        view = views[bv]
+        start = int(view.get("byteOffset", 0)) + int(off or 0)
+        spans.append((int(view.get("buffer", 0)), start, start + stride * (count - 1) + elem, a))
+
+    for a, acc in enumerate(data.get("accessors", [])):
+        dt = COMPONENT_DTYPES.get(acc.get("componentType"))
+        ncomp = TYPE_SIZES.get(acc.get("type"))
+        if dt is None or ncomp is None:
+            continue
+        elem = dt.itemsize * ncomp
+        bv = acc.get("bufferView")
+        if isinstance(bv, int) and 0 <= bv < len(views):
+            stride = int(views[bv].get("byteStride") or elem)
+            add(a, bv, acc.get("byteOffset"), acc.get("count"), elem, stride)
+        sparse = acc.get("sparse")
+        if isinstance(sparse, dict):
+            n = sparse.get("count")
+            idx = sparse.get("indices", {})
+            idt = COMPONENT_DTYPES.get(idx.get("componentType"))
+            if idt is not None:
+                add(a, idx.get("bufferView"), idx.get("byteOffset"), n, idt.itemsize, idt.itemsize)
+            val = sparse.get("values", {})
+            add(a, val.get("bufferView"), val.get("byteOffset"), n, elem, elem)
+    out: set[int] = set()
+    spans.sort()
+    # Interleaved attributes share bytes ranges without sharing bytes: compare the
+    # per-element byte slots when two accessors share a view and a stride.
+    slots = _slots(data)
+    for k in range(len(spans)):
+        b, _, e0, a0 = spans[k]
+        for j in range(k + 1, len(spans)):
+            b1, s1, _, a1 = spans[j]
+            if b1 != b or s1 >= e0:
+                break
+            if a1 != a0 and not _disjoint_slots(slots.get(a0), slots.get(a1)):
+                out.update((a0, a1))
+    return out
+
+
+def _slots(data: dict[str, Any]) -> dict[int, tuple[int, int, int, int]]:
+    """(bufferView, stride, first byte in element slot, last byte) of plain strided accessors."""
+    from .accessors import COMPONENT_DTYPES, TYPE_SIZES
+
+    views = data.get("bufferViews", [])
+    out: dict[int, tuple[int, int, int, int]] = {}
+    for a, acc in enumerate(data.get("accessors", [])):
+        bv = acc.get("bufferView")
+        if not isinstance(bv, int) or "sparse" in acc or not 0 <= bv < len(views):
+            continue
+        stride = views[bv].get("byteStride")
+        dt = COMPONENT_DTYPES.get(acc.get("componentType"))
+        ncomp = TYPE_SIZES.get(acc.get("type"))
+        if not stride or dt is None or ncomp is None:
+            continue
+        off = int(acc.get("byteOffset", 0))
+        out[a] = (bv, int(stride), off, off + dt.itemsize * ncomp)
+    return out
+
+
+def _disjoint_slots(a: tuple[int, int, int, int] | None, b: tuple[int, int, int, int] | None) -> bool:
+    if a is None or b is None or a[0] != b[0] or a[1] != b[1]:
+        return False
+    stride = a[1]
+    if a[3] - a[2] > stride or b[3] - b[2] > stride:
+        return False
+    a0, a1 = a[2] % stride, a[2] % stride + (a[3] - a[2])
+    b0, b1 = b[2] % stride, b[2] % stride + (b[3] - b[2])
+    if a1 > stride or b1 > stride:
+        return False
+    return a1 <= b0 or b1 <= a0
+
+
+def bake_fit(doc: GltfDocument, fit: Fit) -> BakeReport:
+    """Rewrite ``doc`` so that it renders as ``fit`` maps it, without a new node.
+
+    Modified in place: the JSON and the buffers of ``doc``.
+
+    Parameters
+    ----------
+    doc : GltfDocument
+    fit : Fit
+
+    Returns
+    -------
+    BakeReport
+
+    Raises
+    ------
+    NotBakeableError
+        The fit cannot be baked exactly; the message names the node, mesh, animation
+        or extension. ``doc`` may be partly edited then: open the file again.
+    """
+    baker = _Baker(doc, fit)
+    baker.check()
+    baker.plan()
+    baker.execute()
+    r = baker.report
+    kind = "uniform scale" if baker.uniform else "per-axis scale"
+    parts = [f"geometry and node translations rewritten exactly ({kind})"]
+    if r.folded_nodes:
+        parts.append(f"folded into the scale of {len(r.folded_nodes)} node(s) with quantized or compressed geometry")
+    if r.copied_meshes:
+        parts.append(f"{r.copied_meshes} mesh(es) copied for users that need different maps")
+    r.reason = "; ".join(parts)
+    return r

@@ -1,0 +1,1018 @@
+"""The glTF container, read and written losslessly (``.glb`` and ``.gltf``).
+
+:class:`GltfDocument` keeps the JSON exactly as ``json.loads`` parsed it (key order,
+integer ``min``/``max``, empty ``extras``, unknown keys and extensions) and edits that
+dict in place; it is never round-tripped through pygltflib objects. Buffer bytes are
+numpy ``uint8`` arrays: the GLB BIN chunk and external ``.bin`` files are
+memory-mapped read-only, so nothing is copied until an edit touches a buffer
+(copy-on-write, once per buffer).
+
+Conventions
+-----------
+* Positions in error messages are JSON pointers (``/buffers/1/uri``).
+* A buffer is a list of *segments*: the bytes read from the file, then one segment
+  per :meth:`GltfDocument.append_bytes`. Arrays returned by
+  :meth:`GltfDocument.byte_range` stay valid for the document's life; appends never
+  move existing bytes.
+* Appended data starts 4-byte aligned (or more, on request) and the gap is zero-filled.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import shutil
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, unquote_to_bytes
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import OutputError, UnreadableInputError, UnsupportedInputError
+
+__all__ = [
+    "BUFFER_MIME_TYPES",
+    "CHUNK_BIN",
+    "CHUNK_JSON",
+    "GLB_MAGIC",
+    "BufferSource",
+    "Bytes",
+    "GltfDocument",
+    "dumps_json",
+    "parse_data_uri",
+    "read_document",
+]
+
+GLB_MAGIC = 0x46546C67  # b"glTF"
+CHUNK_JSON = 0x4E4F534A  # b"JSON"
+CHUNK_BIN = 0x004E4942  # b"BIN\0"
+#: Media types glTF allows in a data URI of a buffer.
+BUFFER_MIME_TYPES = ("application/octet-stream", "application/gltf-buffer")
+
+Bytes = NDArray[np.uint8]
+Format = Literal["glb", "gltf"]
+
+_EMPTY: Bytes = np.zeros(0, dtype=np.uint8)
+_EMPTY.flags.writeable = False
+
+
+@dataclass
+class BufferSource:
+    """Where the bytes of one glTF buffer came from.
+
+    Attributes
+    ----------
+    kind : {'glb', 'data', 'file', 'none', 'new'}
+        The GLB BIN chunk, a ``data:`` URI, an external file, or no data at all
+        (a buffer without ``uri`` outside GLB, e.g. an ``EXT_meshopt_compression``
+        fallback buffer), or a buffer added by :meth:`GltfDocument.add_buffer`.
+    path : Path or None
+        The resolved external file (``kind == 'file'``).
+    relpath : str or None
+        The percent-decoded URI relative to the asset folder (``kind == 'file'``).
+    mime : str or None
+        The media type of a data URI.
+    """
+
+    kind: Literal["glb", "data", "file", "none", "new"]
+    path: Path | None = None
+    relpath: str | None = None
+    mime: str | None = None
+
+
+class _Buffer:
+    """The bytes of one glTF buffer as a list of ``(offset, array)`` segments."""
+
+    def __init__(self, base: Bytes, length: int) -> None:
+        self.segments: list[tuple[int, Bytes]] = [(0, base)]
+        self.length = length  # logical length (byteLength)
+        self.writable = [False]
+        self.edited = False
+        self._joined: Bytes | None = None
+
+    def find(self, start: int, end: int) -> int:
+        for k in range(len(self.segments) - 1, -1, -1):
+            off, seg = self.segments[k]
+            if off <= start:
+                if end <= off + len(seg):
+                    return k
+                break
+        raise IndexError(start, end)
+
+    def make_writable(self, k: int) -> Bytes:
+        off, seg = self.segments[k]
+        if not self.writable[k]:
+            seg = np.array(seg, dtype=np.uint8, copy=True)
+            self.segments[k] = (off, seg)
+            self.writable[k] = True
+            self._joined = None
+        self.edited = True
+        return seg
+
+    def joined(self) -> Bytes:
+        if len(self.segments) == 1:
+            return _readonly(self.segments[0][1][: self.length])
+        if self._joined is None:
+            self._joined = np.concatenate([s for _, s in self.segments])[: self.length]
+            self._joined.flags.writeable = False
+        return self._joined
+
+    def chunks(self) -> Iterator[Bytes]:
+        """The bytes in order, without joining (for streaming writes)."""
+        remaining = self.length
+        for _, seg in self.segments:
+            part = seg[:remaining]
+            remaining -= len(part)
+            if len(part):
+                yield part
+
+
+def dumps_json(data: Any) -> str:
+    """Serialise glTF JSON compactly: ints stay ints, floats shortest round-trip.
+
+    Parameters
+    ----------
+    data : object
+        Parsed JSON (dicts keep their key order).
+
+    Returns
+    -------
+    str
+        Compact JSON text, non-ASCII characters kept as they are.
+
+    Examples
+    --------
+    >>> dumps_json({"min": [0, -1], "scale": [0.1, 1e-07], "name": "❤"})
+    '{"min":[0,-1],"scale":[0.1,1e-07],"name":"❤"}'
+    """
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+
+
+def parse_data_uri(uri: str, where: str) -> tuple[str, bytes]:
+    """Decode a ``data:`` URI.
+
+    Parameters
+    ----------
+    uri : str
+        ``data:[<mediatype>][;base64],<data>``.
+    where : str
+        JSON pointer named in error messages.
+
+    Returns
+    -------
+    mime : str
+        The media type (may be empty).
+    data : bytes
+
+    Raises
+    ------
+    UnreadableInputError
+        The URI is malformed or its base64 is corrupt.
+    """
+    head, sep, payload = uri[5:].partition(",")
+    if not sep:
+        raise UnreadableInputError(f"{where}: data URI has no ',' before its data")
+    params = head.split(";")
+    mime = params[0].strip().lower()
+    if "base64" in (p.strip().lower() for p in params[1:]):
+        try:
+            return mime, base64.b64decode(payload, validate=False)
+        except (binascii.Error, ValueError) as exc:
+            raise UnreadableInputError(f"{where}: data URI has corrupt base64 ({exc})") from None
+    return mime, unquote_to_bytes(payload)
+
+
+def _readonly(arr: Bytes) -> Bytes:
+    view: Bytes = arr.view()
+    view.flags.writeable = False
+    return view
+
+
+def _map_file(path: Path, offset: int = 0, length: int | None = None) -> Bytes:
+    """Memory-map ``length`` bytes of ``path`` from ``offset`` read-only (empty -> empty array)."""
+    size = path.stat().st_size
+    if length is None:
+        length = size - offset
+    if length <= 0:
+        return _EMPTY
+    mm = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(length,))
+    out: Bytes = np.ndarray((length,), dtype=np.uint8, buffer=mm)
+    return out
+
+
+def _pad(n: int, align: int = 4) -> int:
+    return (-n) % align
+
+
+class GltfDocument:
+    """A glTF asset in memory: the JSON dict plus one byte store per buffer.
+
+    Open one with :func:`read_document`. Editors change :attr:`json` in place and
+    write bytes through :meth:`byte_range` / :meth:`writable_buffer` /
+    :meth:`append_bytes`; :meth:`write` saves the result as ``.glb`` or ``.gltf``.
+
+    Attributes
+    ----------
+    json : dict
+        The glTF JSON as parsed; edit it in place.
+    path : Path or None
+        The file it was read from.
+    format : {'glb', 'gltf'}
+        The input container.
+    sources : list of BufferSource
+        Where each buffer's bytes came from (parallel to ``json['buffers']``).
+    extra_chunks : list of (int, Bytes)
+        GLB chunks other than JSON and BIN, in file order, with their types.
+    """
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        *,
+        path: Path | None = None,
+        format: Format = "gltf",
+        glb_bin: Bytes | None = None,
+        extra_chunks: list[tuple[int, Bytes]] | None = None,
+        bin_first: bool = True,
+    ) -> None:
+        if not isinstance(data, dict):
+            raise UnreadableInputError(f"the glTF JSON is a {type(data).__name__}; expected an object")
+        self.json: dict[str, Any] = data
+        self.path = path
+        self.format: Format = format
+        self.extra_chunks: list[tuple[int, Bytes]] = list(extra_chunks or [])
+        self._bin_first = bin_first  # BIN chunk came before the extra chunks
+        self._had_bin_chunk = glb_bin is not None
+        self.sources: list[BufferSource] = []
+        self._buffers: list[_Buffer] = []
+        self._view_cache: dict[int, Bytes] = {}
+        folder = path.parent if path is not None else Path.cwd()
+        buffers = data.get("buffers", [])
+        if not isinstance(buffers, list):
+            raise UnreadableInputError("/buffers is not an array")
+        for i, buf in enumerate(buffers):
+            src, arr = self._load_buffer(i, buf, folder, glb_bin)
+            self.sources.append(src)
+            self._buffers.append(_Buffer(arr, _byte_length(buf, i)))
+
+    # ------------------------------------------------------------------ reading
+
+    def _load_buffer(
+        self, i: int, buf: Any, folder: Path, glb_bin: Bytes | None
+    ) -> tuple[BufferSource, Bytes]:
+        where = f"/buffers/{i}"
+        if not isinstance(buf, dict):
+            raise UnreadableInputError(f"{where} is not an object")
+        length = _byte_length(buf, i)
+        uri = buf.get("uri")
+        if uri is None:
+            if i == 0 and self.format == "glb" and glb_bin is not None:
+                if len(glb_bin) < length:
+                    raise UnreadableInputError(
+                        f"GLB BIN chunk has {len(glb_bin)} bytes but {where}/byteLength is {length}"
+                    )
+                return BufferSource("glb"), glb_bin[:length]
+            return BufferSource("none"), _EMPTY
+        if not isinstance(uri, str):
+            raise UnreadableInputError(f"{where}/uri is {uri!r}; expected a string")
+        if uri.startswith("data:"):
+            mime, raw = parse_data_uri(uri, f"{where}/uri")
+            if mime and mime not in BUFFER_MIME_TYPES:
+                raise UnsupportedInputError(
+                    f"{where}/uri is a data URI of type {mime!r}; expected one of "
+                    + ", ".join(BUFFER_MIME_TYPES)
+                )
+            arr = _readonly(np.frombuffer(raw, dtype=np.uint8))
+            if len(arr) < length:
+                raise UnreadableInputError(
+                    f"{where}/uri holds {len(arr)} bytes but {where}/byteLength is {length}"
+                )
+            return BufferSource("data", mime=mime), arr
+        rel, target = resolve_uri(uri, folder, f"{where}/uri")
+        if not target.is_file():
+            raise UnreadableInputError(f"{where}/uri {uri!r}: no such file {rel!r} beside the asset")
+        try:
+            arr = _map_file(target)
+        except OSError as exc:
+            raise UnreadableInputError(f"{where}/uri {uri!r}: cannot read: {exc.strerror}") from None
+        if len(arr) < length:
+            raise UnreadableInputError(
+                f"{where}/uri {uri!r} has {len(arr)} bytes but {where}/byteLength is {length}"
+            )
+        return BufferSource("file", path=target, relpath=rel), arr
+
+    # ------------------------------------------------------------------ bytes API
+
+    @property
+    def buffer_count(self) -> int:
+        """Number of buffers."""
+        return len(self._buffers)
+
+    def _buffer(self, index: int) -> _Buffer:
+        if not 0 <= index < len(self._buffers):
+            raise UnreadableInputError(
+                f"buffer index {index} is out of range; the file has {len(self._buffers)} buffers"
+            )
+        return self._buffers[index]
+
+    def buffer_bytes(self, index: int) -> Bytes:
+        """All bytes of buffer ``index``, read-only.
+
+        Parameters
+        ----------
+        index : int
+
+        Returns
+        -------
+        (byteLength,) uint8
+            A view onto the file's bytes when the buffer has not been appended to;
+            otherwise a joined copy (cached until the next append).
+
+        Raises
+        ------
+        UnreadableInputError
+            ``index`` is out of range.
+        """
+        return self._buffer(index).joined()
+
+    def byte_range(self, index: int, start: int, length: int, *, writable: bool = False) -> Bytes:
+        """A view of ``length`` bytes of buffer ``index`` from ``start`` (no copy).
+
+        Parameters
+        ----------
+        index, start, length : int
+        writable : bool
+            Return a writable view; the segment holding the range is copied once
+            (copy-on-write) and the buffer is marked edited.
+
+        Returns
+        -------
+        (length,) uint8
+            Valid for the document's life (appends never move bytes).
+
+        Raises
+        ------
+        UnreadableInputError
+            The range lies outside the buffer or spans two appended segments, or
+            the buffer has no data.
+        """
+        buf = self._buffer(index)
+        end = start + length
+        if start < 0 or length < 0 or end > buf.length:
+            raise UnreadableInputError(
+                f"bytes {start}..{end} are outside /buffers/{index} (byteLength {buf.length})"
+            )
+        if self.sources[index].kind == "none" and length > 0 and len(buf.segments) == 1:
+            raise UnreadableInputError(f"/buffers/{index} has no uri and no data to read")
+        try:
+            k = buf.find(start, end)
+        except IndexError:
+            if writable:
+                raise UnreadableInputError(
+                    f"bytes {start}..{end} of /buffers/{index} span appended segments"
+                ) from None
+            return buf.joined()[start:end]
+        off, _ = buf.segments[k]
+        seg = buf.make_writable(k) if writable else buf.segments[k][1]
+        out = seg[start - off : end - off]
+        return out if writable else _readonly(out)
+
+    def writable_buffer(self, index: int) -> Bytes:
+        """All bytes of buffer ``index`` as one writable array (copied once).
+
+        Edits through the returned array are written by :meth:`write`. When the
+        buffer has appended segments they are merged into one array first; arrays
+        returned earlier by ``byte_range(..., writable=True)`` for this buffer then
+        no longer write into the document, so prefer :meth:`byte_range` for
+        targeted edits.
+
+        Raises
+        ------
+        UnreadableInputError
+            ``index`` is out of range.
+        """
+        buf = self._buffer(index)
+        if len(buf.segments) > 1:
+            merged = np.concatenate([s for _, s in buf.segments])
+            buf.segments = [(0, merged)]
+            buf.writable = [True]
+            buf._joined = None
+            buf.edited = True
+            return merged[: buf.length]
+        return buf.make_writable(0)[: buf.length]
+
+    def is_edited(self, index: int) -> bool:
+        """True when buffer ``index`` was written to or appended to."""
+        return self._buffer(index).edited
+
+    def append_bytes(
+        self, data: bytes | NDArray[Any], align: int = 4, buffer: int | None = None
+    ) -> tuple[int, int]:
+        """Append ``data`` to a buffer, zero-padding first so that it starts aligned.
+
+        Parameters
+        ----------
+        data : bytes or array
+            Raw bytes (an array is appended as its little-endian memory; pass
+            explicit ``'<f4'``-style dtypes).
+        align : int
+            Alignment of the start offset, a multiple of 4 is kept for the end too.
+        buffer : int, optional
+            Target buffer. Default: buffer 0 of a GLB (the BIN chunk), else the
+            last buffer that has data; a new buffer is created when there is none.
+
+        Returns
+        -------
+        buffer_index, byte_offset : int
+            Where the data now lives; ``/buffers/N/byteLength`` is updated.
+        """
+        raw = np.frombuffer(bytes(data) if not isinstance(data, np.ndarray) else data.tobytes(), np.uint8)
+        if buffer is None:
+            buffer = self._default_append_buffer()
+        buf = self._buffer(buffer)
+        gap = _pad(buf.length, max(align, 1))
+        offset = buf.length + gap
+        tail = _pad(offset + len(raw), 4)
+        seg = np.zeros(gap + len(raw) + tail, dtype=np.uint8)
+        seg[gap : gap + len(raw)] = raw
+        # The previous last segment may be longer than the logical length (GLB padding).
+        last_off, last = buf.segments[-1]
+        if last_off + len(last) > buf.length:
+            buf.segments[-1] = (last_off, last[: buf.length - last_off])
+        buf.segments.append((buf.length, seg))
+        buf.writable.append(True)
+        buf.length = offset + len(raw)
+        buf.edited = True
+        buf._joined = None
+        self.json["buffers"][buffer]["byteLength"] = buf.length
+        return buffer, offset
+
+    def _default_append_buffer(self) -> int:
+        if self.format == "glb" and self._buffers and self.sources[0].kind == "glb":
+            return 0
+        for i in range(len(self._buffers) - 1, -1, -1):
+            if self.sources[i].kind in ("file", "data", "new"):
+                return i
+        return self.add_buffer()
+
+    def add_buffer(self) -> int:
+        """Add an empty buffer (written as a ``.bin`` beside a ``.gltf``); return its index."""
+        buffers = self.json.setdefault("buffers", [])
+        buffers.append({"byteLength": 0})
+        kind: Literal["glb", "new"] = "glb" if (self.format == "glb" and len(buffers) == 1) else "new"
+        self.sources.append(BufferSource(kind))
+        b = _Buffer(np.zeros(0, dtype=np.uint8), 0)
+        b.writable = [True]
+        b.edited = True
+        self._buffers.append(b)
+        return len(buffers) - 1
+
+    def add_buffer_view(
+        self,
+        buffer: int,
+        byte_offset: int,
+        byte_length: int,
+        *,
+        byte_stride: int | None = None,
+        target: int | None = None,
+        name: str | None = None,
+    ) -> int:
+        """Append a bufferView to the JSON and return its index.
+
+        ``byteOffset`` is written only when non-zero, like most exporters do.
+        """
+        view: dict[str, Any] = {"buffer": buffer}
+        if byte_offset:
+            view["byteOffset"] = byte_offset
+        view["byteLength"] = byte_length
+        if byte_stride is not None:
+            view["byteStride"] = byte_stride
+        if target is not None:
+            view["target"] = target
+        if name is not None:
+            view["name"] = name
+        views = self.json.setdefault("bufferViews", [])
+        views.append(view)
+        return len(views) - 1
+
+    def add_accessor(
+        self,
+        buffer_view: int | None,
+        component_type: int,
+        count: int,
+        type: str,
+        *,
+        byte_offset: int = 0,
+        normalized: bool = False,
+        min: list[float] | None = None,
+        max: list[float] | None = None,
+        name: str | None = None,
+    ) -> int:
+        """Append an accessor to the JSON and return its index.
+
+        Keys are written in the order glTF exporters use; optional ones only when set.
+        """
+        acc: dict[str, Any] = {}
+        if buffer_view is not None:
+            acc["bufferView"] = buffer_view
+        if byte_offset:
+            acc["byteOffset"] = byte_offset
+        acc["componentType"] = component_type
+        if normalized:
+            acc["normalized"] = True
+        acc["count"] = count
+        acc["type"] = type
+        if min is not None:
+            acc["min"] = min
+        if max is not None:
+            acc["max"] = max
+        if name is not None:
+            acc["name"] = name
+        accessors = self.json.setdefault("accessors", [])
+        accessors.append(acc)
+        return len(accessors) - 1
+
+    def view_bytes(self, index: int, *, writable: bool = False) -> Bytes:
+        """The bytes of ``bufferViews[index]`` (meshopt-compressed views decoded).
+
+        Parameters
+        ----------
+        index : int
+        writable : bool
+            A writable view into the buffer (copy-on-write); refused for
+            ``EXT_meshopt_compression`` views, whose decoded bytes are not stored.
+
+        Raises
+        ------
+        UnreadableInputError
+            The view is missing or lies outside its buffer.
+        UnsupportedInputError
+            ``writable`` for a compressed view.
+        MissingDependencyError
+            Decoding needs the ``meshoptimizer`` package.
+        """
+        views = self.json.get("bufferViews", [])
+        if not isinstance(index, int) or not 0 <= index < len(views):
+            raise UnreadableInputError(f"bufferView {index!r} does not exist (/bufferViews has {len(views)})")
+        view = views[index]
+        where = f"/bufferViews/{index}"
+        if "EXT_meshopt_compression" in view.get("extensions", {}):
+            if writable:
+                raise UnsupportedInputError(f"{where} is meshopt-compressed; it cannot be edited in place")
+            cached = self._view_cache.get(index)
+            if cached is None:
+                from .compression import decode_meshopt_view
+
+                cached = _readonly(decode_meshopt_view(self, index))
+                self._view_cache[index] = cached
+            return cached
+        buffer, offset, length = view_range(self.json, index)
+        if not 0 <= buffer < len(self._buffers):
+            raise UnreadableInputError(
+                f"{where}/buffer is {buffer}; the file has {len(self._buffers)} buffers"
+            )
+        blen = self._buffers[buffer].length
+        if offset + length > blen:
+            raise UnreadableInputError(
+                f"{where} (bytes {offset}..{offset + length}) goes beyond /buffers/{buffer} "
+                f"(byteLength {blen})"
+            )
+        return self.byte_range(buffer, offset, length, writable=writable)
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, dest: str | Path) -> list[Path]:
+        """Save as ``.glb`` or ``.gltf``, chosen by ``dest``'s extension.
+
+        ``.glb``: JSON chunk (space-padded), BIN chunk (zero-padded) holding buffer 0
+        when it came from a BIN chunk or the input was ``.gltf`` (then every buffer and
+        every image becomes part of the BIN chunk), unknown chunks kept in order.
+        ``.gltf``: the BIN chunk's buffer goes to ``<stem>.bin`` beside ``dest``;
+        external buffers and images are written (or copied) beside it under the same
+        relative names; data URIs stay data URIs (re-encoded when edited).
+
+        Parameters
+        ----------
+        dest : str or Path
+            The output file; sidecar files go into its folder.
+
+        Returns
+        -------
+        list of Path
+            Every file written, ``dest`` first.
+
+        Raises
+        ------
+        OutputError
+            A file cannot be written, or ``dest`` has another extension.
+        UnreadableInputError
+            An external image that must be copied is missing.
+        """
+        out = Path(dest)
+        ext = out.suffix.lower()
+        if ext not in (".glb", ".gltf"):
+            raise OutputError(f"cannot write glTF to {out.name!r}; expected a .glb or .gltf name")
+        try:
+            if ext == ".glb":
+                if self.format == "glb":
+                    return self._write_glb(out)
+                return self._write_glb_from_gltf(out)
+            return self._write_gltf(out)
+        except OSError as exc:
+            raise OutputError(f"cannot write {exc.filename or out}: {exc.strerror}") from None
+
+    def _external_files(self, folder: Path, skip_buffers: set[int]) -> tuple[list[Path], set[str]]:
+        """Write edited external buffers and copy unedited ones and external images."""
+        written: list[Path] = []
+        names: set[str] = set()
+        for i, src in enumerate(self.sources):
+            if i in skip_buffers or src.kind != "file" or src.relpath is None:
+                continue
+            target = _safe_child(folder, src.relpath)
+            names.add(src.relpath)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            buf = self._buffers[i]
+            if buf.edited:
+                with open(target, "wb") as fh:
+                    for part in buf.chunks():
+                        fh.write(part.data)
+            elif src.path is not None:
+                _copy(src.path, target)
+            written.append(target)
+        for rel, srcpath, where in self._external_images():
+            if rel in names:
+                continue
+            names.add(rel)
+            target = _safe_child(folder, rel)
+            if not srcpath.is_file():
+                raise UnreadableInputError(f"{where} {rel!r}: no such file beside the asset")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _copy(srcpath, target)
+            written.append(target)
+        return written, names
+
+    def _external_images(self) -> list[tuple[str, Path, str]]:
+        folder = self.path.parent if self.path is not None else Path.cwd()
+        out = []
+        for i, img in enumerate(self.json.get("images", [])):
+            uri = img.get("uri") if isinstance(img, dict) else None
+            if isinstance(uri, str) and not uri.startswith("data:"):
+                rel, target = resolve_uri(uri, folder, f"/images/{i}/uri")
+                out.append((rel, target, f"/images/{i}/uri"))
+        return out
+
+    def _buffer_payload(self, i: int) -> list[Bytes]:
+        return list(self._buffers[i].chunks())
+
+    def _write_glb(self, out: Path) -> list[Path]:
+        glb_buffer = 0 if self._buffers and self.sources[0].kind == "glb" else None
+        written, _ = self._external_files(out.parent, {glb_buffer} if glb_buffer is not None else set())
+        self._refresh_data_uris()
+        bin_parts = self._buffer_payload(glb_buffer) if glb_buffer is not None else None
+        _write_glb_file(out, self.json, bin_parts, self.extra_chunks, self._bin_first)
+        return [out, *written]
+
+    def _write_glb_from_gltf(self, out: Path) -> list[Path]:
+        # Pack every buffer into one BIN chunk and embed external/data images.
+        doc = json.loads(dumps_json(self.json))
+        folder = self.path.parent if self.path is not None else Path.cwd()
+        parts: list[Bytes] = []
+        total = 0
+        starts: list[int] = []
+        for buf in self._buffers:
+            starts.append(total)
+            for part in buf.chunks():
+                parts.append(part)
+                total += len(part)
+            pad = _pad(total, 16)
+            if pad:
+                parts.append(np.zeros(pad, dtype=np.uint8))
+                total += pad
+        for view in doc.get("bufferViews", []):
+            b = view.get("buffer", 0)
+            if 0 <= b < len(starts):
+                shifted = starts[b] + view.get("byteOffset", 0)
+                view["buffer"] = 0
+                if shifted:
+                    view["byteOffset"] = shifted
+            for ext in view.get("extensions", {}).values():
+                if isinstance(ext, dict) and isinstance(ext.get("buffer"), int) and (
+                    ext["buffer"] < len(starts)
+                ):
+                    ext["byteOffset"] = starts[ext["buffer"]] + ext.get("byteOffset", 0)
+                    ext["buffer"] = 0
+        for i, img in enumerate(doc.get("images", [])):
+            uri = img.get("uri")
+            if not isinstance(uri, str):
+                continue
+            if uri.startswith("data:"):
+                mime, raw = parse_data_uri(uri, f"/images/{i}/uri")
+            else:
+                rel, target = resolve_uri(uri, folder, f"/images/{i}/uri")
+                if not target.is_file():
+                    raise UnreadableInputError(f"/images/{i}/uri {uri!r}: no such file beside the asset")
+                raw = target.read_bytes()
+                mime = _guess_image_mime(rel)
+            arr = np.frombuffer(raw, dtype=np.uint8)
+            offset = total
+            parts.append(arr)
+            total += len(arr)
+            pad = _pad(total, 4)
+            if pad:
+                parts.append(np.zeros(pad, dtype=np.uint8))
+                total += pad
+            views = doc.setdefault("bufferViews", [])
+            views.append({"buffer": 0, "byteOffset": offset, "byteLength": len(arr)} if offset else
+                         {"buffer": 0, "byteLength": len(arr)})
+            del img["uri"]
+            img["bufferView"] = len(views) - 1
+            if mime:
+                img["mimeType"] = mime
+        if doc.get("buffers") or total:
+            doc["buffers"] = [{"byteLength": total}]
+        _write_glb_file(out, doc, parts if total else None, [], True)
+        return [out]
+
+    def _refresh_data_uris(self) -> None:
+        for i, src in enumerate(self.sources):
+            if src.kind == "data" and self._buffers[i].edited:
+                raw = b"".join(p.tobytes() for p in self._buffers[i].chunks())
+                mime = src.mime or "application/octet-stream"
+                encoded = base64.b64encode(raw).decode("ascii")
+                self.json["buffers"][i]["uri"] = f"data:{mime};base64,{encoded}"
+
+    def _write_gltf(self, out: Path) -> list[Path]:
+        folder = out.parent
+        written, names = self._external_files(folder, set())
+        self._refresh_data_uris()
+        data = self.json
+        new_names: dict[int, str] = {}
+        for i, src in enumerate(self.sources):
+            if src.kind in ("glb", "new"):
+                name = _unique_name(out.stem + ("" if i == 0 else f"_{i}") + ".bin", names)
+                names.add(name)
+                target = folder / name
+                with open(target, "wb") as fh:
+                    for part in self._buffers[i].chunks():
+                        fh.write(part.data)
+                written.append(target)
+                new_names[i] = name
+        if new_names:
+            data = _with_buffer_uris(self.json, new_names)
+        out.write_text(dumps_json(data), encoding="utf-8")
+        return [out, *written]
+
+
+def _with_buffer_uris(data: dict[str, Any], names: dict[int, str]) -> dict[str, Any]:
+    """A shallow copy of ``data`` whose buffers ``names`` get a ``uri`` (placed first)."""
+    from urllib.parse import quote
+
+    out = dict(data)
+    buffers = []
+    for i, buf in enumerate(data.get("buffers", [])):
+        if i in names:
+            buf = {"uri": quote(names[i]), **{k: v for k, v in buf.items() if k != "uri"}}
+        buffers.append(buf)
+    out["buffers"] = buffers
+    return out
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    if name not in taken:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    k = 1
+    while f"{stem}_{k}{dot}{ext}" in taken:
+        k += 1
+    return f"{stem}_{k}{dot}{ext}"
+
+
+def _guess_image_mime(name: str) -> str:
+    ext = name.rsplit(".", 1)[-1].lower()
+    return {
+        "png": "image/png",
+        "jpg": "image/jpeg",
+        "jpeg": "image/jpeg",
+        "webp": "image/webp",
+        "ktx2": "image/ktx2",
+    }.get(ext, "application/octet-stream")
+
+
+def _copy(src: Path, dst: Path) -> None:
+    if src.resolve() != dst.resolve():
+        shutil.copyfile(src, dst)
+
+
+def _safe_child(folder: Path, rel: str) -> Path:
+    target = folder / rel
+    if os.path.isabs(rel) or ".." in Path(rel).parts:
+        raise OutputError(f"refusing to write {rel!r} outside the output folder")
+    return target
+
+
+def _write_glb_file(
+    out: Path,
+    data: dict[str, Any],
+    bin_parts: list[Bytes] | None,
+    extra: list[tuple[int, Bytes]],
+    bin_first: bool,
+) -> None:
+    js = dumps_json(data).encode("utf-8")
+    js += b" " * _pad(len(js))
+    bin_chunk: list[tuple[int, list[Bytes]]] = []
+    if bin_parts is not None:
+        bin_chunk = [(CHUNK_BIN, bin_parts)]
+    extras: list[tuple[int, list[Bytes]]] = [(t, [d]) for t, d in extra]
+    chunks = [*bin_chunk, *extras] if bin_first else [*extras, *bin_chunk]
+    sizes = []
+    for _, parts in chunks:
+        n = sum(len(p) for p in parts)
+        sizes.append(n)
+    total = 12 + 8 + len(js) + sum(8 + n + _pad(n) for n in sizes)
+    with open(out, "wb") as fh:
+        fh.write(struct.pack("<III", GLB_MAGIC, 2, total))
+        fh.write(struct.pack("<II", len(js), CHUNK_JSON))
+        fh.write(js)
+        for (ctype, parts), n in zip(chunks, sizes, strict=True):
+            fh.write(struct.pack("<II", n + _pad(n), ctype))
+            for p in parts:
+                fh.write(p.data)
+            fh.write(b"\0" * _pad(n))
+
+
+def _byte_length(buf: dict[str, Any], i: int) -> int:
+    n = buf.get("byteLength")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise UnreadableInputError(f"/buffers/{i}/byteLength is {n!r}; expected an integer >= 0")
+    return n
+
+
+def view_range(data: dict[str, Any], index: int) -> tuple[int, int, int]:
+    """``(buffer, byteOffset, byteLength)`` of ``bufferViews[index]``, validated as integers."""
+    view = data["bufferViews"][index]
+    where = f"/bufferViews/{index}"
+    if not isinstance(view, dict):
+        raise UnreadableInputError(f"{where} is not an object")
+    out = []
+    for key, default in (("buffer", None), ("byteOffset", 0), ("byteLength", None)):
+        v = view.get(key, default)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise UnreadableInputError(f"{where}/{key} is {v!r}; expected an integer >= 0")
+        out.append(v)
+    return out[0], out[1], out[2]
+
+
+def resolve_uri(uri: str, folder: Path, where: str) -> tuple[str, Path]:
+    """Resolve a relative URI safely inside ``folder``.
+
+    Parameters
+    ----------
+    uri : str
+        As written in the JSON (percent-encoded).
+    folder : Path
+        The asset's folder.
+    where : str
+        JSON pointer for messages.
+
+    Returns
+    -------
+    relpath : str
+        The percent-decoded relative path.
+    path : Path
+        The file inside ``folder``.
+
+    Raises
+    ------
+    UnsupportedInputError
+        A scheme other than ``data:``, an absolute path, or a path that resolves
+        outside ``folder`` (``..``, symlinks).
+    """
+    head = uri.split("/", 1)[0]
+    if ":" in head:
+        scheme = head.split(":", 1)[0]
+        raise UnsupportedInputError(
+            f"{where} {uri!r} uses the {scheme!r} scheme; only relative paths and data: URIs are read"
+        )
+    rel = unquote(uri)
+    if rel.startswith(("/", "\\")) or os.path.isabs(rel) or (len(rel) > 1 and rel[1] == ":"):
+        raise UnsupportedInputError(f"{where} {uri!r} is an absolute path; only relative paths are read")
+    base = folder.resolve()
+    target = (folder / rel).resolve()
+    if target != base and base not in target.parents:
+        raise UnsupportedInputError(f"{where} {uri!r} points outside the asset's folder; refusing to read it")
+    return rel, target
+
+
+def read_document(path: str | Path) -> GltfDocument:
+    """Open a ``.glb`` or ``.gltf`` file (chosen by its first bytes, then its name).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    GltfDocument
+
+    Raises
+    ------
+    UnreadableInputError
+        Missing file, corrupt GLB header or chunks, JSON that is not UTF-8 or not
+        JSON, a buffer shorter than its ``byteLength``, a missing external file.
+    UnsupportedInputError
+        A URI that is absolute, has a scheme other than ``data:``, or leaves the
+        asset's folder.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(12)
+        size = p.stat().st_size
+    except OSError as exc:
+        raise UnreadableInputError(f"cannot read: {(exc.strerror or str(exc)).lower()}", p) from None
+    try:
+        if head[:4] == b"glTF":
+            return _read_glb(p, head, size)
+        if p.suffix.lower() == ".glb":
+            raise UnreadableInputError(f"not a GLB file: magic is {head[:4]!r}; expected b'glTF'")
+        return _read_gltf(p)
+    except (UnreadableInputError, UnsupportedInputError) as exc:
+        raise exc.with_path(p) from None
+
+
+def _parse_json(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableInputError(f"{what} is not UTF-8 (byte {exc.start})") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UnreadableInputError(
+            f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    if not isinstance(data, dict):
+        raise UnreadableInputError(f"{what} is a JSON {type(data).__name__}; expected an object")
+    return data
+
+
+def _read_gltf(p: Path) -> GltfDocument:
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise UnreadableInputError(f"cannot read: {(exc.strerror or str(exc)).lower()}") from None
+    data = _parse_json(raw, "the glTF JSON")
+    doc = GltfDocument(data, path=p, format="gltf")
+    doc._external_images()  # URI safety of images, checked up front
+    return doc
+
+
+def _read_glb(p: Path, head: bytes, size: int) -> GltfDocument:
+    if len(head) < 12:
+        raise UnreadableInputError(f"GLB header is truncated ({len(head)} of 12 bytes)")
+    _, version, length = struct.unpack("<III", head)
+    if version != 2:
+        raise UnreadableInputError(f"GLB version is {version}; expected 2")
+    if length != size:
+        if length > size:
+            raise UnreadableInputError(f"GLB header says {length} bytes but the file has {size}")
+        # Trailing bytes after the declared length are ignored (as loaders do).
+    data = _map_file(p, 0, length)
+    pos = 12
+    chunks: list[tuple[int, Bytes]] = []
+    while pos < length:
+        if pos + 8 > length:
+            raise UnreadableInputError(f"GLB chunk header at byte {pos} is truncated")
+        clen, ctype = struct.unpack("<II", data[pos : pos + 8].tobytes())
+        if pos + 8 + clen > length:
+            raise UnreadableInputError(
+                f"GLB chunk {len(chunks)} at byte {pos} claims {clen} bytes but only "
+                f"{length - pos - 8} remain"
+            )
+        chunks.append((ctype, _readonly(data[pos + 8 : pos + 8 + clen])))
+        pos += 8 + clen
+    if not chunks or chunks[0][0] != CHUNK_JSON:
+        raise UnreadableInputError("GLB has no JSON chunk first")
+    js = _parse_json(chunks[0][1].tobytes(), "the GLB JSON chunk")
+    glb_bin: Bytes | None = None
+    extra: list[tuple[int, Bytes]] = []
+    bin_first = True
+    for k, (ctype, payload) in enumerate(chunks[1:], start=1):
+        if ctype == CHUNK_BIN and glb_bin is None:
+            glb_bin = payload
+            bin_first = not extra
+        elif ctype == CHUNK_JSON:
+            raise UnreadableInputError(f"GLB has a second JSON chunk (chunk {k})")
+        else:
+            extra.append((ctype, payload))
+    doc = GltfDocument(js, path=p, format="glb", glb_bin=glb_bin, extra_chunks=extra, bin_first=bin_first)
+    doc._external_images()
+    return doc

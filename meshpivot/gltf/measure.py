@@ -1,0 +1,395 @@
+"""The measured box of a glTF asset (SPEC.md section 2, exactly).
+
+Every node reachable from the default scene is visited with its authored
+``node2world`` matrix; every primitive of every mode contributes the vertices its
+indices reference (all of them when it has none), after morph targets at the
+default weights. Skinned primitives are posed vertex by vertex with the joints'
+authored world matrices and the inverse bind matrices (the mesh node's own
+transform is ignored); ``EXT_mesh_gpu_instancing`` expands one box per instance.
+
+All math is float64. The box of a rigid primitive is taken from its local box's
+corners only when the matrix is a pure per-axis scale plus translation (then it is
+the same number a per-vertex transform gives); otherwise the points are transformed
+in chunks, since the box of a rotated point set is not the rotated box.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import EmptyInputError, UnreadableInputError
+from ..formats.base import Measurement
+from ..vectors import CHUNK, merge_bounds, point_bounds
+from .accessors import read_accessor
+from .compression import DracoPrimitive, decode_draco_primitive, draco_extension
+from .document import GltfDocument
+from .scene import SceneGraph, default_scene_index, quaternion_matrices, scene_roots
+
+__all__ = [
+    "INSTANCING",
+    "default_weights",
+    "instance_matrices",
+    "measure_document",
+    "primitive_points",
+    "skinned_points",
+    "transformed_bounds",
+    "world_bounds",
+]
+
+F64 = NDArray[np.float64]
+Box = tuple[F64, F64]
+INSTANCING = "EXT_mesh_gpu_instancing"
+
+
+class _Primitive:
+    """Attribute access for one primitive, Draco-aware (decoded once)."""
+
+    def __init__(self, doc: GltfDocument, mesh: int, index: int) -> None:
+        self.doc = doc
+        self.mesh = mesh
+        self.index = index
+        self.where = f"/meshes/{mesh}/primitives/{index}"
+        self.json: dict[str, Any] = doc.json["meshes"][mesh]["primitives"][index]
+        self._draco: DracoPrimitive | None = None
+        if draco_extension(self.json) is not None:
+            self._draco = decode_draco_primitive(doc, mesh, index)
+
+    def attribute(self, name: str) -> NDArray[Any] | None:
+        if self._draco is not None and name in self._draco.attributes:
+            return self._draco.attributes[name]
+        acc = self.json.get("attributes", {}).get(name)
+        if acc is None:
+            return None
+        return read_accessor(self.doc, acc)
+
+    def indices(self) -> NDArray[Any] | None:
+        if self._draco is not None and self._draco.indices is not None and "indices" in self.json:
+            return self._draco.indices
+        acc = self.json.get("indices")
+        if acc is None:
+            return None
+        return read_accessor(self.doc, acc).reshape(-1)
+
+
+def default_weights(data: dict[str, Any], node: int) -> F64:
+    """Morph weights of ``node``: its ``weights``, else its mesh's, else none (zeros)."""
+    n = data["nodes"][node]
+    w = n.get("weights")
+    if w is None:
+        w = data["meshes"][n["mesh"]].get("weights")
+    return np.array(w if w is not None else [], dtype=np.float64)
+
+
+def _used_mask(prim: _Primitive, n: int) -> NDArray[np.bool_] | None:
+    """Which of ``n`` vertices the indices reference (``None``: all of them)."""
+    idx = prim.indices()
+    if idx is None:
+        return None
+    mask = np.zeros(n, dtype=bool)
+    if len(idx):
+        top = int(idx.max())
+        if top >= n:
+            raise UnreadableInputError(
+                f"{prim.where}/indices reference vertex {top} but POSITION has {n} vertices"
+            )
+        mask[idx] = True
+    return mask
+
+
+def primitive_points(
+    doc: GltfDocument, mesh: int, index: int, weights: F64, *, prim: _Primitive | None = None
+) -> tuple[F64, NDArray[np.bool_] | None]:
+    """Local positions of one primitive after morph targets, referenced vertices only.
+
+    Parameters
+    ----------
+    doc : GltfDocument
+    mesh, index : int
+        ``meshes[mesh].primitives[index]``.
+    weights : (k,) float64
+        Morph weights; missing ones count as 0.
+
+    Returns
+    -------
+    points : (n, 3) float64
+        The referenced vertices (all when the primitive has no indices).
+    mask : (count,) bool or None
+        Which vertices were kept (``None``: all), for selecting other attributes.
+
+    Raises
+    ------
+    UnreadableInputError
+        No POSITION, or indices beyond the vertex count.
+    """
+    p = prim if prim is not None else _Primitive(doc, mesh, index)
+    pos = p.attribute("POSITION")
+    if pos is None:
+        raise UnreadableInputError(f"{p.where}/attributes has no POSITION")
+    if pos.ndim != 2 or pos.shape[1] != 3:
+        raise UnreadableInputError(f"{p.where}/attributes/POSITION is not VEC3")
+    points = np.array(pos, dtype=np.float64)
+    targets = p.json.get("targets") or []
+    for t, target in enumerate(targets):
+        w = float(weights[t]) if t < len(weights) else 0.0
+        if w == 0.0 or not isinstance(target, dict) or "POSITION" not in target:
+            continue
+        delta = read_accessor(doc, target["POSITION"])
+        if delta.shape != points.shape:
+            raise UnreadableInputError(
+                f"{p.where}/targets/{t}/POSITION has {len(delta)} vertices; POSITION has {len(points)}"
+            )
+        points += w * delta.astype(np.float64)
+    mask = _used_mask(p, len(points))
+    if mask is not None:
+        points = points[mask]
+    return points, mask
+
+
+def _apply(points: F64, m: F64) -> F64:
+    """``points @ m[:3, :3].T + m[:3, 3]``, spelled out per component."""
+    out = np.empty_like(points)
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    for i in range(3):
+        col = out[:, i]
+        np.multiply(x, m[i, 0], out=col)
+        col += y * m[i, 1]
+        col += z * m[i, 2]
+        col += m[i, 3]
+    return out
+
+
+def transformed_bounds(points: F64, matrix: F64, *, what: str = "points") -> Box:
+    """Box of ``points`` mapped by the affine ``matrix`` (exact, chunked).
+
+    Parameters
+    ----------
+    points : (n, 3) float64
+    matrix : (4, 4) float64
+        The bottom row is ignored (glTF node matrices are affine).
+    """
+    lin = matrix[:3, :3]
+    if np.count_nonzero(lin - np.diag(np.diag(lin))) == 0:
+        lo, hi = point_bounds(points, what=what)
+        s = np.diag(lin)
+        t = matrix[:3, 3]
+        a = lo * s + t
+        b = hi * s + t
+        return np.minimum(a, b), np.maximum(a, b)
+    boxes = [point_bounds(_apply(points[k : k + CHUNK], matrix), what=what) for k in range(0, len(points), CHUNK)]
+    return merge_bounds(boxes)
+
+
+def skinned_points(
+    doc: GltfDocument, graph: SceneGraph, prim: _Primitive, skin: int, points: F64, mask: NDArray[np.bool_] | None
+) -> F64:
+    """Pose ``points`` (already morphed and masked) with ``skins[skin]``.
+
+    Returns
+    -------
+    (n, 3) float64
+        World positions: ``sum_k w_k * (world[joint_k] @ IBM[joint_k]) @ p``.
+    """
+    data = doc.json
+    skins = data.get("skins", [])
+    if not isinstance(skin, int) or not 0 <= skin < len(skins):
+        raise UnreadableInputError(f"skin {skin!r} does not exist (/skins has {len(skins)})")
+    sk = skins[skin]
+    joints = sk.get("joints", [])
+    nj = len(joints)
+    for k, j in enumerate(joints):
+        if not isinstance(j, int) or not 0 <= j < len(graph.world):
+            raise UnreadableInputError(f"/skins/{skin}/joints/{k} is {j!r}; not a node")
+    if "inverseBindMatrices" in sk:
+        ibm = read_accessor(doc, sk["inverseBindMatrices"]).astype(np.float64).reshape(-1, 4, 4)
+        ibm = np.transpose(ibm, (0, 2, 1))  # stored column-major
+        if len(ibm) < nj:
+            raise UnreadableInputError(f"/skins/{skin}/inverseBindMatrices has {len(ibm)} matrices for {nj} joints")
+    else:
+        ibm = np.broadcast_to(np.eye(4), (nj, 4, 4))
+    jm = np.stack([graph.world[j] @ ibm[k] for k, j in enumerate(joints)]) if nj else np.zeros((0, 4, 4))
+    out = np.zeros_like(points)
+    s = 0
+    found = False
+    while True:
+        jv = prim.attribute(f"JOINTS_{s}")
+        wv = prim.attribute(f"WEIGHTS_{s}")
+        if jv is None or wv is None:
+            break
+        found = True
+        if mask is not None:
+            jv, wv = jv[mask], wv[mask]
+        jidx = np.asarray(jv).astype(np.int64).reshape(len(points), -1)
+        w = np.asarray(wv, dtype=np.float64).reshape(len(points), -1)
+        jidx = np.where(w != 0.0, jidx, 0)
+        if jidx.size and (int(jidx.max()) >= nj or int(jidx.min()) < 0):
+            raise UnreadableInputError(
+                f"{prim.where}/attributes/JOINTS_{s} references joint {int(jidx.max())}; "
+                f"/skins/{skin} has {nj} joints"
+            )
+        for c in range(jidx.shape[1]):
+            for k in range(0, len(points), CHUNK):
+                sl = slice(k, k + CHUNK)
+                m = jm[jidx[sl, c]]  # (n, 4, 4)
+                p = points[sl]
+                posed = np.einsum("nij,nj->ni", m[:, :3, :3], p) + m[:, :3, 3]
+                out[sl] += w[sl, c : c + 1] * posed
+        s += 1
+    if not found:
+        raise UnreadableInputError(f"{prim.where} is skinned but has no JOINTS_0/WEIGHTS_0")
+    return out
+
+
+def instance_matrices(doc: GltfDocument, node: int) -> F64 | None:
+    """Per-instance (m, 4, 4) local matrices of ``EXT_mesh_gpu_instancing`` on ``node``, or ``None``."""
+    ext = doc.json["nodes"][node].get("extensions", {}).get(INSTANCING)
+    if not isinstance(ext, dict):
+        return None
+    attrs = ext.get("attributes", {})
+    parts = {
+        k: read_accessor(doc, attrs[k]).astype(np.float64)
+        for k in ("TRANSLATION", "ROTATION", "SCALE")
+        if k in attrs
+    }
+    counts = {len(v) for v in parts.values()}
+    if len(counts) > 1:
+        raise UnreadableInputError(f"/nodes/{node}/extensions/{INSTANCING} attributes have different counts")
+    n = counts.pop() if counts else 0
+    m = np.tile(np.eye(4), (n, 1, 1))
+    if "ROTATION" in parts:
+        m[:, :3, :3] = quaternion_matrices(parts["ROTATION"])
+    if "SCALE" in parts:
+        m[:, :3, :3] *= parts["SCALE"][:, None, :]
+    if "TRANSLATION" in parts:
+        m[:, :3, 3] = parts["TRANSLATION"]
+    return m
+
+
+class _Cache:
+    """Decoded primitives and their morphed local points, shared by every node using a mesh."""
+
+    def __init__(self) -> None:
+        self.prims: dict[tuple[int, int], _Primitive] = {}
+        self.points: dict[tuple[int, int, bytes], tuple[F64, NDArray[np.bool_] | None]] = {}
+
+    def primitive(self, doc: GltfDocument, mesh: int, i: int) -> _Primitive:
+        key = (mesh, i)
+        if key not in self.prims:
+            self.prims[key] = _Primitive(doc, mesh, i)
+        return self.prims[key]
+
+    def local_points(
+        self, doc: GltfDocument, mesh: int, i: int, weights: F64
+    ) -> tuple[F64, NDArray[np.bool_] | None]:
+        key = (mesh, i, weights.tobytes())
+        if key not in self.points:
+            prim = self.primitive(doc, mesh, i)
+            self.points[key] = primitive_points(doc, mesh, i, weights, prim=prim)
+        return self.points[key]
+
+
+def _node_boxes(
+    doc: GltfDocument, graph: SceneGraph, node: int, counts: dict[str, int], cache: _Cache
+) -> list[Box]:
+    data = doc.json
+    n = data["nodes"][node]
+    mesh = n["mesh"]
+    meshes = data.get("meshes", [])
+    if not isinstance(mesh, int) or not 0 <= mesh < len(meshes):
+        raise UnreadableInputError(f"/nodes/{node}/mesh is {mesh!r}; the file has {len(meshes)} meshes")
+    weights = default_weights(data, node)
+    skin = n.get("skin")
+    instances = None if skin is not None else instance_matrices(doc, node)
+    boxes: list[Box] = []
+    for i in range(len(meshes[mesh].get("primitives", []))):
+        prim = cache.primitive(doc, mesh, i)
+        points, mask = cache.local_points(doc, mesh, i, weights)
+        if len(points) == 0:
+            continue
+        what = f"{prim.where} (node {node})"
+        if skin is not None:
+            posed = skinned_points(doc, graph, prim, skin, points, mask)
+            boxes.append(point_bounds(posed, what=what))
+            counts["drawn_vertices"] += len(points)
+        elif instances is not None:
+            for inst in instances:
+                boxes.append(transformed_bounds(points, graph.world[node] @ inst, what=what))
+            counts["drawn_vertices"] += len(points) * len(instances)
+        else:
+            boxes.append(transformed_bounds(points, graph.world[node], what=what))
+            counts["drawn_vertices"] += len(points)
+    return boxes
+
+
+def world_bounds(doc: GltfDocument, scene: int | None = None) -> tuple[F64, F64, dict[str, int]]:
+    """The box of SPEC.md section 2 for ``scene`` (default: the default scene).
+
+    Returns
+    -------
+    lo, hi : (3,) float64
+    counts : dict
+        ``drawn_vertices`` (referenced vertices over every drawn instance) and
+        ``drawn_nodes`` (mesh nodes drawn).
+
+    Raises
+    ------
+    EmptyInputError
+        No scene, or no drawable vertex.
+    NonFiniteInputError
+        A coordinate is NaN or infinite.
+    UnreadableInputError
+        Corrupt structure (see :class:`SceneGraph`, :func:`read_accessor`).
+    """
+    data = doc.json
+    index = default_scene_index(data) if scene is None else scene
+    graph = SceneGraph(data)
+    counts = {"drawn_vertices": 0, "drawn_nodes": 0}
+    boxes: list[Box] = []
+    cache = _Cache()
+    for node in graph.descendants(scene_roots(data, index)):
+        if "mesh" in data["nodes"][node]:
+            counts["drawn_nodes"] += 1
+            boxes.extend(_node_boxes(doc, graph, node, counts, cache))
+    if not boxes:
+        raise EmptyInputError(f"/scenes/{index} draws no vertex, so there is no bounding box")
+    lo, hi = merge_bounds(boxes)
+    return lo, hi, counts
+
+
+def measure_document(doc: GltfDocument) -> Measurement:
+    """Measure ``doc`` (SPEC.md section 2) and count what it holds.
+
+    Returns
+    -------
+    Measurement
+        ``counts`` has ``nodes``, ``meshes``, ``primitives``, ``vertices`` (sum of
+        POSITION counts over every mesh primitive), ``skins``, ``animations``,
+        ``scenes``, ``materials``, ``textures``, ``images``, ``drawn_nodes`` and
+        ``drawn_vertices``.
+    """
+    lo, hi, drawn = world_bounds(doc)
+    data = doc.json
+    meshes = data.get("meshes", [])
+    prims = [p for m in meshes for p in m.get("primitives", [])]
+    accessors = data.get("accessors", [])
+    vertices = 0
+    for p in prims:
+        a = p.get("attributes", {}).get("POSITION")
+        if isinstance(a, int) and 0 <= a < len(accessors):
+            vertices += int(accessors[a].get("count", 0))
+    counts = {
+        "nodes": len(data.get("nodes", [])),
+        "meshes": len(meshes),
+        "primitives": len(prims),
+        "vertices": vertices,
+        "skins": len(data.get("skins", [])),
+        "animations": len(data.get("animations", [])),
+        "scenes": len(data.get("scenes", [])),
+        "materials": len(data.get("materials", [])),
+        "textures": len(data.get("textures", [])),
+        "images": len(data.get("images", [])),
+        **drawn,
+    }
+    return Measurement(lo=lo, hi=hi, counts=counts, format=doc.format)

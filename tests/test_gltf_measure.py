@@ -1,0 +1,372 @@
+"""Measuring glTF (SPEC.md section 2) against an independent reference.
+
+The reference below decodes accessors with :mod:`struct`, builds node matrices with
+its own quaternion code, and poses every vertex one by one in float64; it shares no
+code with :mod:`meshpivot.gltf.measure` or :mod:`meshpivot.gltf.accessors` (it reads
+raw buffer bytes from the document container only).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from meshpivot.errors import EmptyInputError, MissingDependencyError, UnreadableInputError
+from meshpivot.gltf import GltfAsset
+from meshpivot.gltf.document import GltfDocument, read_document
+from meshpivot.gltf.measure import measure_document, transformed_bounds
+
+# --- the reference -------------------------------------------------------------------
+
+FMT = {5120: "b", 5121: "B", 5122: "h", 5123: "H", 5125: "I", 5126: "f"}
+NCOMP = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
+NORM = {5120: 127.0, 5121: 255.0, 5122: 32767.0, 5123: 65535.0}
+
+
+def ref_accessor(doc: GltfDocument, index: int) -> list[tuple[float, ...]]:
+    data = doc.json
+    a = data["accessors"][index]
+    n = NCOMP[a["type"]]
+    fmt = "<" + FMT[a["componentType"]] * n
+    size = struct.calcsize(fmt)
+    rows: list[list[float]]
+    if "bufferView" in a:
+        bv = data["bufferViews"][a["bufferView"]]
+        buf = doc.buffer_bytes(bv["buffer"]).tobytes()
+        stride = bv.get("byteStride", size)
+        base = bv.get("byteOffset", 0) + a.get("byteOffset", 0)
+        rows = [list(struct.unpack_from(fmt, buf, base + k * stride)) for k in range(a["count"])]
+    else:
+        rows = [[0] * n for _ in range(a["count"])]
+    sp = a.get("sparse")
+    if sp:
+        ibv = data["bufferViews"][sp["indices"]["bufferView"]]
+        vbv = data["bufferViews"][sp["values"]["bufferView"]]
+        ibuf = doc.buffer_bytes(ibv["buffer"]).tobytes()
+        vbuf = doc.buffer_bytes(vbv["buffer"]).tobytes()
+        ifmt = "<" + FMT[sp["indices"]["componentType"]]
+        for k in range(sp["count"]):
+            i = struct.unpack_from(ifmt, ibuf, ibv.get("byteOffset", 0) + sp["indices"].get("byteOffset", 0)
+                                   + k * struct.calcsize(ifmt))[0]
+            rows[i] = list(struct.unpack_from(fmt, vbuf, vbv.get("byteOffset", 0)
+                                              + sp["values"].get("byteOffset", 0) + k * size))
+    if a.get("normalized"):
+        d = NORM[a["componentType"]]
+        rows = [[max(c / d, -1.0) for c in r] for r in rows]
+    return [tuple(float(c) for c in r) for r in rows]
+
+
+def ref_rotate(q: list[float], v: np.ndarray) -> np.ndarray:
+    x, y, z, w = q
+    norm = (x * x + y * y + z * z + w * w) ** 0.5
+    u = np.array([x, y, z]) / norm
+    w /= norm
+    return v + 2 * w * np.cross(u, v) + 2 * np.cross(u, np.cross(u, v))
+
+
+def ref_trs(t: list[float] | None, r: list[float] | None, s: list[float] | None) -> np.ndarray:
+    m = np.eye(4)
+    scale = s or [1, 1, 1]
+    for i in range(3):
+        e = np.zeros(3)
+        e[i] = scale[i]
+        m[:3, i] = ref_rotate(r, e) if r else e
+    if t:
+        m[:3, 3] = t
+    return m
+
+
+def ref_local(node: dict[str, Any]) -> np.ndarray:
+    if "matrix" in node:
+        return np.array(node["matrix"], dtype=float).reshape(4, 4).T
+    return ref_trs(node.get("translation"), node.get("rotation"), node.get("scale"))
+
+
+def ref_worlds(data: dict[str, Any]) -> dict[int, np.ndarray]:
+    out: dict[int, np.ndarray] = {}
+
+    def visit(i: int, parent: np.ndarray) -> None:
+        out[i] = parent @ ref_local(data["nodes"][i])
+        for c in data["nodes"][i].get("children", []):
+            visit(c, out[i])
+
+    children = {c for n in data.get("nodes", []) for c in n.get("children", [])}
+    for i in range(len(data.get("nodes", []))):
+        if i not in children:
+            visit(i, np.eye(4))
+    return out
+
+
+def ref_box(doc: GltfDocument) -> tuple[np.ndarray, np.ndarray]:
+    data = doc.json
+    world = ref_worlds(data)
+    scene = data["scenes"][data.get("scene", 0)]
+    points: list[np.ndarray] = []
+
+    def draw(i: int) -> None:
+        node = data["nodes"][i]
+        if "mesh" in node:
+            mesh = data["meshes"][node["mesh"]]
+            weights = node.get("weights", mesh.get("weights", []))
+            for prim in mesh["primitives"]:
+                pos = [np.array(p) for p in ref_accessor(doc, prim["attributes"]["POSITION"])]
+                for t, target in enumerate(prim.get("targets", [])):
+                    if t < len(weights) and weights[t] and "POSITION" in target:
+                        for k, d in enumerate(ref_accessor(doc, target["POSITION"])):
+                            pos[k] = pos[k] + weights[t] * np.array(d)
+                if "indices" in prim:
+                    used = sorted({int(i[0]) for i in ref_accessor(doc, prim["indices"])})
+                else:
+                    used = list(range(len(pos)))
+                if "skin" in node:
+                    skin = data["skins"][node["skin"]]
+                    ibms = [np.array(m).reshape(4, 4).T for m in ref_accessor(doc, skin["inverseBindMatrices"])]
+                    mats = [world[j] @ ibms[k] for k, j in enumerate(skin["joints"])]
+                    sets = []
+                    s = 0
+                    while f"JOINTS_{s}" in prim["attributes"]:
+                        sets.append((ref_accessor(doc, prim["attributes"][f"JOINTS_{s}"]),
+                                     ref_accessor(doc, prim["attributes"][f"WEIGHTS_{s}"])))
+                        s += 1
+                    for v in used:
+                        p = np.append(pos[v], 1.0)
+                        acc = np.zeros(4)
+                        for joints, ws in sets:
+                            for j, w in zip(joints[v], ws[v], strict=True):
+                                if w:
+                                    acc += w * (mats[int(j)] @ p)
+                        points.append(acc[:3])
+                else:
+                    inst = [np.eye(4)]
+                    ext = node.get("extensions", {}).get("EXT_mesh_gpu_instancing")
+                    if ext:
+                        at = ext["attributes"]
+                        n = data["accessors"][next(iter(at.values()))]["count"]
+                        ts = ref_accessor(doc, at["TRANSLATION"]) if "TRANSLATION" in at else [None] * n
+                        rs = ref_accessor(doc, at["ROTATION"]) if "ROTATION" in at else [None] * n
+                        ss = ref_accessor(doc, at["SCALE"]) if "SCALE" in at else [None] * n
+                        inst = [ref_trs(list(t) if t else None, list(r) if r else None, list(s) if s else None)
+                                for t, r, s in zip(ts, rs, ss, strict=True)]
+                    for m in inst:
+                        full = world[i] @ m
+                        pts = np.array([pos[v] for v in used])
+                        points.append(np.c_[pts, np.ones(len(pts))] @ full.T[:, :3])
+        for c in node.get("children", []):
+            draw(c)
+
+    for r in scene["nodes"]:
+        draw(r)
+    allp = np.vstack([np.atleast_2d(p) for p in points])
+    return allp.min(axis=0), allp.max(axis=0)
+
+
+def uses_compression(data: dict[str, Any]) -> bool:
+    used = data.get("extensionsUsed", [])
+    return "KHR_draco_mesh_compression" in used or "EXT_meshopt_compression" in used
+
+
+# --- the corpus ---------------------------------------------------------------------
+
+
+def test_engine_matches_the_reference(corpus_model: Any) -> None:
+    doc = read_document(corpus_model.file)
+    if uses_compression(doc.json):
+        pytest.skip("compressed: compared with its uncompressed sibling instead")
+    m = measure_document(doc)
+    lo, hi = ref_box(doc)
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(np.r_[lo, hi]))))
+    np.testing.assert_allclose(m.lo, lo, rtol=0, atol=tol)
+    np.testing.assert_allclose(m.hi, hi, rtol=0, atol=tol)
+
+
+def test_counts_match_checks(corpus_model: Any, corpus_checks: dict[str, dict[str, str]]) -> None:
+    row = corpus_checks.get(corpus_model.path)
+    if row is None:
+        pytest.skip("not in CHECKS.tsv")
+    m = GltfAsset(corpus_model.file).measure()
+    for key in ("nodes", "meshes", "primitives", "vertices", "skins", "animations", "scenes"):
+        assert m.counts[key] == int(row[key]), key
+    assert m.format == corpus_model.file.suffix[1:]
+
+
+SIBLINGS = {
+    "Box-draco/Box.gltf": "Box/Box.glb",
+    "BoxMeshopt/BoxMeshopt.glb": "Box/Box.glb",
+    "CesiumMan-draco/CesiumMan.gltf": "CesiumMan/CesiumMan.glb",
+    "CesiumMan-meshopt-gltfpack/CesiumMan.glb": "CesiumMan/CesiumMan.glb",
+    "Duck-draco/Duck.gltf": "Duck/Duck.glb",
+    "Duck-quantized/Duck.gltf": "Duck/Duck.glb",
+    "MorphPrimitivesTest-draco/MorphPrimitivesTest.gltf": "MorphPrimitivesTest/MorphPrimitivesTest.glb",
+    "RiggedSimple-draco/RiggedSimple.gltf": "RiggedSimple/RiggedSimple.glb",
+}
+
+
+@pytest.mark.parametrize(("packed", "plain"), sorted(SIBLINGS.items()))
+def test_compressed_and_quantized_match_the_plain_sibling(corpus_dir: Path, packed: str, plain: str) -> None:
+    a = GltfAsset(corpus_dir / packed).measure()
+    b = GltfAsset(corpus_dir / plain).measure()
+    # Quantization moves vertices by at most about 1e-3 of the extent.
+    tol = 2e-3 * float(np.max(b.size))
+    np.testing.assert_allclose(a.lo, b.lo, rtol=0, atol=tol)
+    np.testing.assert_allclose(a.hi, b.hi, rtol=0, atol=tol)
+
+
+def test_missing_draco_names_the_extra(corpus_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "DracoPy", None)
+    with pytest.raises(MissingDependencyError, match=r"meshpivot\[draco\]"):
+        GltfAsset(corpus_dir / "Box-draco/Box.gltf").measure()
+
+
+def test_missing_meshopt_names_the_extra(corpus_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "meshoptimizer", None)
+    with pytest.raises(MissingDependencyError, match=r"meshpivot\[meshopt\]"):
+        GltfAsset(corpus_dir / "BoxMeshopt/BoxMeshopt.glb").measure()
+
+
+# --- hand-made cases ----------------------------------------------------------------
+
+
+def build(data: dict[str, Any], arrays: list[np.ndarray]) -> GltfDocument:
+    """A GLB document whose bufferView k holds arrays[k]."""
+    blob = b""
+    views = []
+    for a in arrays:
+        raw = a.tobytes()
+        views.append({"buffer": 0, "byteOffset": len(blob), "byteLength": len(raw)})
+        blob += raw + b"\0" * (-len(raw) % 4)
+    full = {"asset": {"version": "2.0"}, "buffers": [{"byteLength": len(blob)}], "bufferViews": views, **data}
+    return GltfDocument(json.loads(json.dumps(full)), format="glb", glb_bin=np.frombuffer(blob, np.uint8))
+
+
+CUBE = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype="<f4")
+
+
+def acc(view: int, count: int, typ: str = "VEC3", ctype: int = 5126, **kw: Any) -> dict[str, Any]:
+    return {"bufferView": view, "componentType": ctype, "count": count, "type": typ, **kw}
+
+
+def test_rotated_points_are_bounded_not_the_rotated_box() -> None:
+    # A cube turned 45 degrees about Y: x extent is 2*sqrt(2), not the corners' box of the box.
+    half = np.pi / 8
+    doc = build(
+        {"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0, "rotation": [0, np.sin(half), 0, np.cos(half)]}],
+         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}], "accessors": [acc(0, 8)]},
+        [CUBE],
+    )
+    m = measure_document(doc)
+    np.testing.assert_allclose(m.hi, [np.sqrt(2), 1, np.sqrt(2)], rtol=1e-12)
+    sphere = np.array([[1, 0, 0], [-1, 0, 0], [0, 0, 1], [0, 0, -1]], dtype=float)
+    c = np.cos(np.pi / 4)
+    rot = np.array([[c, 0, c, 0], [0, 1, 0, 0], [-c, 0, c, 0], [0, 0, 0, 1]])
+    _, hi = transformed_bounds(sphere, rot)
+    np.testing.assert_allclose(hi, [c, 0, c], atol=1e-15)
+
+
+def test_only_referenced_vertices_count() -> None:
+    pts = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [100, 100, 100]], dtype="<f4")
+    doc = build(
+        {"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
+         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
+         "accessors": [acc(0, 4), acc(1, 3, "SCALAR", 5123)]},
+        [pts, np.array([0, 1, 2], dtype="<u2")],
+    )
+    m = measure_document(doc)
+    np.testing.assert_array_equal(m.hi, [1, 1, 0])
+
+
+def test_index_beyond_vertices_is_an_error() -> None:
+    doc = build(
+        {"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
+         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
+         "accessors": [acc(0, 8), acc(1, 3, "SCALAR", 5123)]},
+        [CUBE, np.array([0, 1, 9], dtype="<u2")],
+    )
+    with pytest.raises(UnreadableInputError, match="indices reference vertex 9"):
+        measure_document(doc)
+
+
+def test_skinned_mesh_node_own_translation_is_ignored() -> None:
+    ibm = np.eye(4, dtype="<f4").T.reshape(1, 16)
+    joints = np.zeros((8, 4), dtype="u1")
+    weights = np.tile(np.array([1, 0, 0, 0], dtype="<f4"), (8, 1))
+    doc = build(
+        {"scenes": [{"nodes": [0, 1]}],
+         "nodes": [{"mesh": 0, "skin": 0, "translation": [100, 0, 0]}, {"translation": [0, 5, 0]}],
+         "skins": [{"joints": [1], "inverseBindMatrices": 3}],
+         "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "JOINTS_0": 1, "WEIGHTS_0": 2}}]}],
+         "accessors": [acc(0, 8), acc(1, 8, "VEC4", 5121), acc(2, 8, "VEC4"), acc(3, 1, "MAT4")]},
+        [CUBE, joints, weights, ibm],
+    )
+    m = measure_document(doc)
+    np.testing.assert_array_equal(m.lo, [-1, 4, -1])
+    np.testing.assert_array_equal(m.hi, [1, 6, 1])
+    np.testing.assert_allclose(ref_box(doc)[0], m.lo)
+
+
+def test_morph_weights_node_then_mesh_then_zero() -> None:
+    delta = np.tile(np.array([0, 10, 0], dtype="<f4"), (8, 1))
+    base = {"scenes": [{"nodes": [0]}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "targets": [{"POSITION": 1}]}]}],
+            "accessors": [acc(0, 8), acc(1, 8)]}
+    cases = [({"mesh": 0}, None, 1), ({"mesh": 0}, [0.5], 6), ({"mesh": 0, "weights": [1.0]}, [0.5], 11)]
+    for node, mesh_weights, top in cases:
+        data = json.loads(json.dumps(base))
+        data["nodes"] = [node]
+        if mesh_weights is not None:
+            data["meshes"][0]["weights"] = mesh_weights
+        m = measure_document(build(data, [CUBE, delta]))
+        assert m.hi[1] == top
+
+
+def test_gpu_instances_are_each_bounded() -> None:
+    t = np.array([[0, 0, 0], [10, 0, 0]], dtype="<f4")
+    sc = np.array([[1, 1, 1], [2, 2, 2]], dtype="<f4")
+    doc = build(
+        {"extensionsUsed": ["EXT_mesh_gpu_instancing"], "scenes": [{"nodes": [0]}],
+         "nodes": [{"mesh": 0, "extensions": {"EXT_mesh_gpu_instancing": {
+             "attributes": {"TRANSLATION": 1, "SCALE": 2}}}}],
+         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+         "accessors": [acc(0, 8), acc(1, 2), acc(2, 2)]},
+        [CUBE, t, sc],
+    )
+    m = measure_document(doc)
+    np.testing.assert_array_equal(m.lo, [-1, -2, -2])
+    np.testing.assert_array_equal(m.hi, [12, 2, 2])
+
+
+def test_no_scene_is_empty() -> None:
+    with pytest.raises(EmptyInputError, match="no scene"):
+        measure_document(build({"nodes": []}, []))
+
+
+@pytest.mark.parametrize(
+    ("nodes", "words"),
+    [
+        ([{"children": [1]}, {"children": [0]}], "cycle"),
+        ([{"children": [2]}, {"children": [2]}, {}], "two parents"),
+        ([{"children": [5]}], "children/0"),
+    ],
+)
+def test_broken_hierarchy_is_an_error(nodes: list[dict[str, Any]], words: str) -> None:
+    with pytest.raises(UnreadableInputError, match=words):
+        measure_document(build({"scenes": [{"nodes": [0]}], "nodes": nodes}, []))
+
+
+def test_nan_position_is_an_error() -> None:
+    from meshpivot.errors import NonFiniteInputError
+
+    pts = CUBE.copy()
+    pts[3, 1] = np.nan
+    doc = build({"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
+                 "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}], "accessors": [acc(0, 8)]}, [pts])
+    with pytest.raises(NonFiniteInputError):
+        measure_document(doc)
