@@ -131,6 +131,7 @@ class _Baker:
         self.refs: list[_Ref] = []
         self.report = BakeReport(reason="")
         self._orig: dict[int, Values] = {}
+        self.absorbed: set[int] = set()  # root mesh nodes whose translation moves into the vertices
         self.G = [self._geometry_map(i) for i in range(len(self.nodes))]
 
     # ------------------------------------------------------------ maps per node
@@ -240,6 +241,7 @@ class _Baker:
         # 1. decide the geometry map of each node that draws a mesh
         node_key: dict[int, tuple[Any, ...] | None] = {}
         fold: set[int] = set()
+        animated = self._animated_nodes()
         for i, n in enumerate(self.nodes):
             if "mesh" not in n:
                 continue
@@ -247,7 +249,10 @@ class _Baker:
                 node_key[i] = None if n["skin"] in absorb else ("lin", _key(self.s * np.eye(3)))
                 continue
             why = self._editable_positions(n["mesh"])
-            if why is None:
+            if why is None and self._moves_into_geometry(i, animated):
+                node_key[i] = ("abs", _key(self.G[i]), _key(self.graph.local[i][:3, 3]))
+                self.absorbed.add(i)
+            elif why is None:
                 node_key[i] = ("lin", _key(self.G[i]))
             else:
                 self._check_fold(i, why)
@@ -277,7 +282,9 @@ class _Baker:
                 mesh_node[target] = members[0]
         # 3. accessor references of every mesh
         for m, key in mesh_key.items():
-            self._plan_mesh(m, key, self.G[mesh_node[m]] if key is not None else None)
+            i = mesh_node[m]
+            offset = self.graph.local[i][:3, 3] if i in self.absorbed else None
+            self._plan_mesh(m, key, self.G[i] if key is not None else None, offset)
         # 4. skins
         for k, skin in enumerate(skins):
             self._plan_skin(k, skin, absorb=k in absorb)
@@ -288,6 +295,32 @@ class _Baker:
         self.report.folded_nodes = sorted(fold)
         # 6. lengths stored outside accessors
         self._scale_lengths(fold)
+
+    def _animated_nodes(self) -> set[int]:
+        out: set[int] = set()
+        for anim in self.data.get("animations", []):
+            for ch in anim.get("channels", []):
+                target = ch.get("target", {})
+                if isinstance(target.get("node"), int) and target.get("path") != "weights":
+                    out.add(target["node"])
+        return out
+
+    def _moves_into_geometry(self, i: int, animated: set[int]) -> bool:
+        """True for a static root mesh node whose origin nothing else depends on.
+
+        Its translation and the fit's ``t`` then go into the vertices, computed as the
+        measurement computes world points, so a ``-0.5``/``+0.5`` pivot lands the extreme
+        vertices on exactly zero (SPEC.md 4) instead of a float32 rounding away from it.
+        """
+        n = self.nodes[i]
+        return (
+            self.graph.parent[i] < 0
+            and not n.get("children")
+            and "camera" not in n
+            and not n.get("extensions")
+            and i not in animated
+            and bool(np.array_equal(self.graph.local[i][:3, :3], np.eye(3)))
+        )
 
     def _skins_that_absorb(self) -> set[int]:
         """Skins whose meshes keep their geometry; the map goes into the inverse bind matrices."""
@@ -338,14 +371,16 @@ class _Baker:
 
         return set_index
 
-    def _plan_mesh(self, m: int, key: tuple[Any, ...] | None, g: F64 | None) -> None:
+    def _plan_mesh(self, m: int, key: tuple[Any, ...] | None, g: F64 | None, offset: F64 | None = None) -> None:
         for prim in self.data["meshes"][m].get("primitives", []):
             attrs = prim.get("attributes", {})
             for sem, acc in list(attrs.items()):
                 fn: Fn | None = None
                 kind = None
                 if key is not None and g is not None:
-                    if sem == "POSITION":
+                    if sem == "POSITION" and offset is not None:
+                        kind, fn = "world-points", _world_points_fn(offset, _lin(g), self.t)
+                    elif sem == "POSITION":
                         kind, fn = "points", _points_fn(_lin(g))
                     elif sem == "NORMAL" and not self.uniform:
                         kind, fn = "normals", _normals_fn(g)
@@ -406,6 +441,10 @@ class _Baker:
         for i, n in enumerate(self.nodes):
             if "mesh" in n and "skin" in n and not n.get("children"):
                 continue  # renderers ignore a skinned mesh node's own transform: leave it as it is
+            if i in self.absorbed:
+                if "translation" in n:
+                    n["translation"] = [0.0, 0.0, 0.0]  # moved into the vertices
+                continue
             pm = self._parent_map(i)
             root = self.graph.parent[i] < 0
             if "matrix" in n:
@@ -624,6 +663,16 @@ def _apply(m: F64, v: F64) -> F64:
 def _points_fn(lin: F64) -> Fn:
     def fn(v: Values, rows: NDArray[np.intp]) -> Values:
         return np.asarray(transform_points(np.asarray(v, dtype=np.float64), lin, np.zeros(3)))
+
+    return fn
+
+
+def _world_points_fn(offset: F64, lin: F64, t: F64) -> Fn:
+    """Points of a root node with translation ``offset`` and no rotation/scale, moved into the root frame."""
+
+    def fn(v: Values, rows: NDArray[np.intp]) -> Values:
+        world = np.asarray(v, dtype=np.float64) + offset  # as the measurement computes world points
+        return np.asarray(transform_points(world, lin, t))
 
     return fn
 
