@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from ..errors import EmptyInputError, UnreadableInputError
 from ..formats.base import Measurement
 from ..vectors import CHUNK, merge_bounds, point_bounds
-from .accessors import read_accessor
+from .accessors import accessor_info, accessor_view, read_accessor
 from .compression import DracoPrimitive, decode_draco_primitive, draco_extension
 from .document import GltfDocument
 from .scene import SceneGraph, default_scene_index, quaternion_matrices, scene_roots
@@ -57,21 +57,33 @@ class _Primitive:
         if draco_extension(self.json) is not None:
             self._draco = decode_draco_primitive(doc, mesh, index)
 
-    def attribute(self, name: str) -> NDArray[Any] | None:
+    def attribute(self, name: str, *, view: bool = False) -> NDArray[Any] | None:
+        """Decoded values of attribute ``name``; with ``view``, plain data comes as a no-copy view."""
         if self._draco is not None and name in self._draco.attributes:
             return self._draco.attributes[name]
         acc = self.json.get("attributes", {}).get(name)
         if acc is None:
             return None
-        return read_accessor(self.doc, acc)
+        return _values(self.doc, acc) if view else read_accessor(self.doc, acc)
 
     def indices(self) -> NDArray[Any] | None:
+        """Index values, as a no-copy view where the storage allows."""
         if self._draco is not None and self._draco.indices is not None and "indices" in self.json:
             return self._draco.indices
         acc = self.json.get("indices")
         if acc is None:
             return None
-        return read_accessor(self.doc, acc).reshape(-1)
+        return _values(self.doc, acc).reshape(-1)
+
+
+def _values(doc: GltfDocument, acc: int) -> NDArray[Any]:
+    """Accessor values as stored when that is their decoded value (plain float or integer
+    data with no sparse part and no normalization): a read-only view onto the file's bytes.
+    Otherwise the decoded copy of :func:`read_accessor`."""
+    info = accessor_info(doc, acc)
+    if info.sparse is None and info.buffer_view is not None and not info.normalized and info.column_stride is None:
+        return accessor_view(doc, acc)
+    return read_accessor(doc, acc)
 
 
 def default_weights(data: dict[str, Any], node: int) -> F64:
@@ -89,19 +101,20 @@ def _used_mask(prim: _Primitive, n: int) -> NDArray[np.bool_] | None:
     if idx is None:
         return None
     mask = np.zeros(n, dtype=bool)
-    if len(idx):
-        top = int(idx.max())
+    for k in range(0, len(idx), 4 * CHUNK):  # chunked: no index-sized temporaries
+        part = idx[k : k + 4 * CHUNK]
+        top = int(part.max())
         if top >= n:
-            raise UnreadableInputError(
-                f"{prim.where}/indices reference vertex {top} but POSITION has {n} vertices"
-            )
-        mask[idx] = True
+            raise UnreadableInputError(f"{prim.where}/indices reference vertex {top} but POSITION has {n} vertices")
+        mask[part] = True
+    if mask.all():
+        return None  # every vertex is drawn: no need to select
     return mask
 
 
 def primitive_points(
     doc: GltfDocument, mesh: int, index: int, weights: F64, *, prim: _Primitive | None = None
-) -> tuple[F64, NDArray[np.bool_] | None]:
+) -> tuple[NDArray[Any], NDArray[np.bool_] | None]:
     """Local positions of one primitive after morph targets, referenced vertices only.
 
     Parameters
@@ -114,8 +127,10 @@ def primitive_points(
 
     Returns
     -------
-    points : (n, 3) float64
-        The referenced vertices (all when the primitive has no indices).
+    points : (n, 3) float32 or float64
+        The referenced vertices (all when the primitive has no indices). Unmorphed plain
+        float data is a read-only view onto the file's bytes; bounds code widens chunks
+        to float64 itself.
     mask : (count,) bool or None
         Which vertices were kept (``None``: all), for selecting other attributes.
 
@@ -125,17 +140,19 @@ def primitive_points(
         No POSITION, or indices beyond the vertex count.
     """
     p = prim if prim is not None else _Primitive(doc, mesh, index)
-    pos = p.attribute("POSITION")
+    pos = p.attribute("POSITION", view=True)
     if pos is None:
         raise UnreadableInputError(f"{p.where}/attributes has no POSITION")
     if pos.ndim != 2 or pos.shape[1] != 3:
         raise UnreadableInputError(f"{p.where}/attributes/POSITION is not VEC3")
-    points = np.array(pos, dtype=np.float64)
+    points: NDArray[Any] = pos
     targets = p.json.get("targets") or []
     for t, target in enumerate(targets):
         w = float(weights[t]) if t < len(weights) else 0.0
         if w == 0.0 or not isinstance(target, dict) or "POSITION" not in target:
             continue
+        if points is pos:
+            points = np.array(pos, dtype=np.float64)  # our own copy, morphed below
         delta = read_accessor(doc, target["POSITION"])
         if delta.shape != points.shape:
             raise UnreadableInputError(
@@ -150,8 +167,8 @@ def primitive_points(
 
 def _apply(points: F64, m: F64) -> F64:
     """``points @ m[:3, :3].T + m[:3, 3]``, spelled out per component."""
-    out = np.empty_like(points)
-    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    out = np.empty(points.shape, dtype=np.float64)
+    x, y, z = points[:, 0].astype(np.float64), points[:, 1].astype(np.float64), points[:, 2].astype(np.float64)
     for i in range(3):
         col = out[:, i]
         np.multiply(x, m[i, 0], out=col)
@@ -210,7 +227,7 @@ def skinned_points(
     else:
         ibm = np.broadcast_to(np.eye(4), (nj, 4, 4))
     jm = np.stack([graph.world[j] @ ibm[k] for k, j in enumerate(joints)]) if nj else np.zeros((0, 4, 4))
-    out = np.zeros_like(points)
+    out = np.zeros(points.shape, dtype=np.float64)
     s = 0
     found = False
     while True:
