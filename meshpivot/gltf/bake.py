@@ -313,14 +313,28 @@ class _Baker:
         vertices on exactly zero (SPEC.md 4) instead of a float32 rounding away from it.
         """
         n = self.nodes[i]
+        joints = {j for skin in self.data.get("skins", []) for j in skin.get("joints", [])}
         return (
             self.graph.parent[i] < 0
             and not n.get("children")
             and "camera" not in n
             and not n.get("extensions")
             and i not in animated
+            and i not in joints  # a joint's origin moves the skinned meshes it drives
+            and not self._baseless_sparse_positions(n["mesh"])
             and bool(np.array_equal(self.graph.local[i][:3, :3], np.eye(3)))
         )
+
+    def _baseless_sparse_positions(self, mesh: int) -> bool:
+        """True when a POSITION of ``mesh`` is sparse without a bufferView: its implicit
+        zeros cannot take a translation (only the sparse values are stored)."""
+        accessors = self.data.get("accessors", [])
+        for prim in self.data["meshes"][mesh].get("primitives", []):
+            a = prim.get("attributes", {}).get("POSITION")
+            if isinstance(a, int) and 0 <= a < len(accessors):
+                if "sparse" in accessors[a] and "bufferView" not in accessors[a]:
+                    return True
+        return False
 
     def _skins_that_absorb(self) -> set[int]:
         """Skins whose meshes keep their geometry; the map goes into the inverse bind matrices."""
@@ -444,6 +458,12 @@ class _Baker:
             if i in self.absorbed:
                 if "translation" in n:
                     n["translation"] = [0.0, 0.0, 0.0]  # moved into the vertices
+                if "matrix" in n:
+                    mat = list(n["matrix"])
+                    mat[12:15] = [0.0, 0.0, 0.0]  # column-major: the translation column
+                    n["matrix"] = mat
+                    if mat == [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]:
+                        del n["matrix"]  # the validator flags an explicit identity (NODE_MATRIX_DEFAULT)
                 continue
             pm = self._parent_map(i)
             root = self.graph.parent[i] < 0
