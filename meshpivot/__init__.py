@@ -63,12 +63,14 @@ __all__ = [
     "compute_fit",
     "fit_trimesh",
     "inspect_file",
+    "inspect_many",
     "load_settings",
     "measure_file",
     "measure_trimesh",
     "pivot_of_origin",
     "verify_box",
     "verify_file",
+    "verify_many",
 ]
 
 
@@ -78,4 +80,8 @@ def __getattr__(name: str) -> Any:
         from .formats import trimesh_formats
 
         return getattr(trimesh_formats, name)
+    if name in ("verify_many", "inspect_many"):
+        from . import batch
+
+        return getattr(batch, name)
     raise AttributeError(f"module 'meshpivot' has no attribute {name!r}")

@@ -1,20 +1,23 @@
 """The ``meshpivot`` command line: ``apply``, ``verify`` and ``inspect``.
 
-A thin front end over :mod:`meshpivot.api`. It parses flags and settings files into
-one :class:`~meshpivot.options.FitOptions`, calls the API and prints the result:
+A thin front end over :mod:`meshpivot.api` (one file) and :mod:`meshpivot.batch`
+(``verify`` / ``inspect`` of many files, folders and glob patterns). It parses flags
+and settings files into one :class:`~meshpivot.options.FitOptions` (one per file
+with ``--manifest``), calls the API and prints the result:
 data on stdout (human text, or JSON with ``--json``), diagnostics on stderr. Every
 error is one line, ``meshpivot: error: PATH: message``, and exits with the code of
 its class (:data:`meshpivot.errors.EXIT_CODES`); a traceback is shown only for an
 internal error and only when ``MESHPIVOT_DEBUG=1``.
 
 Only the standard library and meshpivot's light modules are imported here; the
-format adapters (trimesh, pygltflib) load when a file is opened, so ``--help`` is
-fast.
+format adapters (trimesh, pygltflib), tqdm and dask load when they are needed, so
+``--help`` is fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
@@ -23,16 +26,19 @@ import sys
 import textwrap
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from .errors import (
     EXIT_CODES,
+    EXIT_INPUT,
     EXIT_INTERNAL,
     EXIT_OK,
     EXIT_USAGE,
     EXIT_VERIFY_FAILED,
     MeshPivotError,
     SpecError,
+    UnreadableInputError,
 )
 from .formats import KNOWN_EXTENSIONS
 from .options import DEFAULT_ATOL, DEFAULT_RTOL, MODES, FitOptions, load_settings
@@ -105,8 +111,7 @@ def _tolerance(text: str) -> float:
 def _exit_table() -> str:
     rows = [*sorted(EXIT_CODES.items()), (EXIT_INTERRUPTED, "interrupted (Ctrl-C)")]
     return "\n".join(
-        textwrap.fill(text, width=79, initial_indent=f"  {code:<5}", subsequent_indent=" " * 7)
-        for code, text in rows
+        textwrap.fill(text, width=79, initial_indent=f"  {code:<5}", subsequent_indent=" " * 7) for code, text in rows
     )
 
 
@@ -168,9 +173,41 @@ one axis equal under --preserve-aspect-ratio); auto (-1) axes are not checked;
 the box sits where the pivot puts it. Without flags only the pivot [0, 0, 0]
 is checked.
 
+many files: PATH may be a file, a folder (searched recursively for known
+extensions, hidden entries skipped) or a quoted glob pattern ('out/**/*.glb').
+With more than one file (or a folder, a pattern, or --manifest) every file gets
+one line (PASS, FAIL with the failing checks, UNREADABLE with the reason), in
+the order given, then a summary: files passed, failed and unreadable, and per
+check the worst deviation across files with its tolerance. A progress bar is
+drawn on stderr when it is a terminal (not with --quiet). Batch exit code: 1 if
+any file failed, else 3 if any file was unreadable, else 0.
+
+where the request comes from, most specific first: the file's row in
+--manifest, then the flags, then --settings, then the defaults. --rtol and
+--atol apply to every file.
+
+--manifest FILE.csv: a header row with 'path' and any of 'scaled_bbox',
+'pivot_point' ('1 2 0.5' or '[1, 2, 0.5]'), 'preserve_aspect_ratio'
+(true/false); an empty cell falls back to the flags. FILE.jsonl: one object
+per line, {{"path": ..., "scaled_bbox": [...], ...}} or {{"path": ...,
+"settings": {{...}}}}. Paths are relative to the manifest's folder. Without
+PATH arguments the manifest's files are checked, in its order; with them,
+those files are checked and the manifest only supplies their requests.
+
+--json prints JSON Lines, one object per file: path, status (passed, failed,
+unreadable), format, request, measured (min, max, size), checks (name,
+measured, expected, tolerance, relation, passed) and error; the summary then
+goes to stderr. (One plain file: one indented JSON object, as before.)
+--junit FILE writes a JUnit XML report: one test case per file and check
+(classname = the file), a <failure> with measured, expected and tolerance for
+a failed check, an <error> for an unreadable file.
+
 examples:
   meshpivot verify chair_1m.obj --scaled-bbox 1 -1 -1 --pivot 0 -0.5 0
   meshpivot verify out.glb --settings request.json --json
+  meshpivot verify out/ 'more/**/*.glb' --settings request.json --junit report.xml
+  meshpivot verify --manifest outputs.csv --jobs 8 --json > results.jsonl
+  meshpivot verify out/ --scaled-bbox 1 -1 -1 --dask-scheduler tcp://10.0.0.5:8786
 
 {_EXIT_HELP}"""
 
@@ -179,15 +216,33 @@ The origin is reported as the pivot_point that describes the file as it is
 (-0.5 min face, 0 centre, +0.5 max face; outside [-0.5, 0.5] the origin lies
 outside the box; 'flat' for an axis with zero extent).
 
+PATH may be a file, a folder (searched recursively) or a quoted glob pattern.
+With more than one file, one line per file (OK or UNREADABLE) and a summary;
+--json prints JSON Lines, one object per file with a 'status' (ok,
+unreadable) and an 'error'. Batch exit code: 3 if any file was unreadable.
+
 examples:
   meshpivot inspect chair.glb
   meshpivot inspect chair.glb --json
+  meshpivot inspect out/ 'models/**/*.usdz' --jobs 4 --json
 
 {_EXIT_HELP}"""
 
 
-def _add_spec_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("request (flags override --settings)")
+_PREVIEW_EPILOG = """examples:
+  meshpivot preview chair.glb -o chair.png
+  # mark where a pivot would go, and check the file against a request
+  meshpivot preview chair_fit.glb -o chair_fit.png --scaled-bbox 0.5 0.9 0.5 --pivot 0 -0.5 0
+
+Views: FRONT from +Z (+X right, +Y up), SIDE from +X (+Z left, +Y up), TOP from +Y
+(+X right, +Z down). Red cross: the origin; blue ring: the requested pivot; green line:
+the ground y = 0. Needs Pillow (pip install 'meshpivot[preview]').
+"""
+
+
+def _add_spec_flags(p: argparse.ArgumentParser, *, manifest: bool = False) -> None:
+    title = "request (flags override --settings" + ("; a --manifest row overrides both)" if manifest else ")")
+    g = p.add_argument_group(title)
     g.add_argument(
         "--scaled-bbox",
         nargs=3,
@@ -214,6 +269,51 @@ def _add_spec_flags(p: argparse.ArgumentParser) -> None:
         help="a hosted-API request body: scaled_bbox, pivot_point, preserve_aspect_ratio "
         "at the top level, under 'settings' or under 'input.settings'",
     )
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = _number(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
+
+
+def _add_batch_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("many files")
+    g.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="files measured in parallel processes (default: the number of CPUs; 1 = serially in this "
+        "process). Results are printed in input order either way; a reader that crashes its process "
+        "makes that file UNREADABLE and the others still get their verdicts",
+    )
+    g.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="run the files on this dask.distributed scheduler (e.g. tcp://host:8786) instead of local "
+        "processes; the workers need meshpivot installed and the files at the same paths",
+    )
+    g.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop a reader that takes longer than this on one file and report the file UNREADABLE "
+        "(local worker processes only: files then run in one even with --jobs 1; process start-up and "
+        "the format's import do not count)",
+    )
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar; list only files that did not pass")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -248,37 +348,61 @@ def build_parser() -> argparse.ArgumentParser:
         "root node, or auto (bake where exact, else wrap; default)",
     )
     p.add_argument("--in-place", action="store_true", help="allow OUT to be IN (replaced atomically)")
+    p.add_argument(
+        "--preview",
+        metavar="OUT.png",
+        help="also draw the asset before and after side by side (front, side and top views) into OUT.png",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=_cmd_apply)
 
     p = sub.add_parser(
+        "preview",
+        help="draw front, side and top views with the box, origin and pivot",
+        description="Draw FILE as a PNG: front, side and top orthographic views with the bounding box and its "
+        "sizes in metres, the origin, the requested pivot and the ground plane, and the verdict of verify.",
+        epilog=_PREVIEW_EPILOG,
+        formatter_class=raw,
+    )
+    p.add_argument("input", metavar="FILE", help=f"file to draw ({_FORMATS})")
+    p.add_argument("-o", "--output", metavar="OUT.png", required=True, help="the PNG to write")
+    _add_spec_flags(p)
+    p.set_defaults(func=_cmd_preview)
+
+    p = sub.add_parser(
         "verify",
         help="check that a file has the size and pivot asked for",
-        description="Measure FILE and check it against a request (exit 0 ok, 1 failed).",
+        description="Measure each PATH and check it against a request (exit 0 ok, 1 failed).",
         epilog=_VERIFY_EPILOG,
         formatter_class=raw,
     )
-    p.add_argument("file", metavar="FILE", help=f"file to check ({_FORMATS})")
-    _add_spec_flags(p)
+    p.add_argument("paths", nargs="*", metavar="PATH", help=f"files ({_FORMATS}), folders or glob patterns")
+    _add_spec_flags(p, manifest=True)
     p.add_argument(
-        "--rtol", type=_tolerance, metavar="R", help=f"relative tolerance (default {DEFAULT_RTOL:g})"
+        "--manifest",
+        metavar="FILE.csv|FILE.jsonl",
+        help="a request per file (see below); files not in it use the flags / --settings",
     )
+    p.add_argument("--rtol", type=_tolerance, metavar="R", help=f"relative tolerance (default {DEFAULT_RTOL:g})")
     p.add_argument(
         "--atol", type=_tolerance, metavar="A", help=f"absolute tolerance, metres (default {DEFAULT_ATOL:g})"
     )
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (JSON Lines for many files)")
+    p.add_argument("--junit", metavar="FILE.xml", help="also write a JUnit XML report to FILE.xml")
+    _add_batch_flags(p)
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser(
         "inspect",
         help="show sizes, bounds, where the origin is, and counts",
-        description="Measure FILE and describe it.",
+        description="Measure each PATH and describe it.",
         epilog=_INSPECT_EPILOG,
         formatter_class=raw,
     )
-    p.add_argument("file", metavar="FILE", help=f"file to inspect ({_FORMATS})")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=f"files ({_FORMATS}), folders or glob patterns")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (JSON Lines for many files)")
+    _add_batch_flags(p)
     p.set_defaults(func=_cmd_inspect)
     return parser
 
@@ -432,19 +556,53 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     from .api import apply_file
 
     options = _options(args, mode=args.mode)
+    if args.preview and args.in_place:
+        raise SpecError("--preview draws the input beside the output, so it cannot be used with --in-place")
     result = apply_file(args.input, args.output, options, in_place=args.in_place)
     if args.json:
         _print_json(result.to_dict())
     elif not args.quiet:
         print("\n".join(_report_apply(result)))
+    if args.preview:
+        from .preview import preview_before_after
+
+        png = preview_before_after(args.input, args.output, args.preview, options)
+        if not args.quiet and not args.json:
+            print(_row("preview", str(png)))
+    return EXIT_OK
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from .preview import preview_file
+
+    given = args.settings is not None or any(
+        v is not None for v in (args.scaled_bbox, args.pivot, args.preserve_aspect_ratio)
+    )
+    png = preview_file(args.input, args.output, _options(args) if given else None)
+    print(_row("wrote", str(png)))
     return EXIT_OK
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    if not _single_file(args):
+        return _cmd_batch(args, "verify")
     from .api import verify_file
+    from .errors import InputError
 
     options = _options(args, rtol=args.rtol, atol=args.atol)
-    result = verify_file(args.file, options)
+    path = args.paths[0]
+    try:
+        result = verify_file(path, options)
+    except InputError:
+        if args.junit is not None:  # CI still gets a report that names the file
+            from .batch import check_one, write_junit
+
+            write_junit([check_one(path, options.to_dict())], args.junit)
+        raise
+    if args.junit is not None:
+        from .batch import verify_record, write_junit
+
+        write_junit([verify_record(result)], args.junit)
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -453,14 +611,197 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    if not _single_file(args):
+        return _cmd_batch(args, "inspect")
     from .api import inspect_file
 
-    result = inspect_file(args.file)
+    result = inspect_file(args.paths[0])
     if args.json:
         _print_json(result.to_dict())
     else:
         print("\n".join(_report_inspect(result)))
     return EXIT_OK
+
+
+# -------------------------------------------------------------------- many files
+
+_GLOB_MAGIC = re.compile(r"[*?[]")
+
+
+def _single_file(args: argparse.Namespace) -> bool:
+    """One plain file argument (not a folder, a pattern or a manifest): the one-file report."""
+    if getattr(args, "manifest", None) is not None:
+        return False
+    if not args.paths:
+        _usage_error("the following arguments are required: PATH", args.command)
+    if len(args.paths) != 1:
+        return False
+    path = args.paths[0]
+    if os.path.isdir(path):
+        return os.path.splitext(path.rstrip("/\\"))[1].lower() in KNOWN_EXTENSIONS  # 'x.obj/' is no folder to search
+    return os.path.exists(path) or not _GLOB_MAGIC.search(path)
+
+
+def _request_for(
+    args: argparse.Namespace, manifest: list[tuple[Path, dict[str, Any]]] | None
+) -> Callable[[Path], FitOptions]:
+    """The request of each file: its --manifest row, then the flags, then --settings."""
+    base = _options(args, rtol=args.rtol, atol=args.atol)  # validates flags and settings
+    if not manifest:
+        return lambda _path: base
+    rows = {_key(p): values for p, values in manifest}
+    cache: dict[str, FitOptions] = {}
+
+    def request(path: Path) -> FitOptions:
+        values = rows.get(_key(path))
+        if not values:
+            return base
+        key = json.dumps(values, sort_keys=True)
+        if key not in cache:
+            cache[key] = base.updated(**values)
+        return cache[key]
+
+    return request
+
+
+def _key(path: str | Path) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+class _Progress:
+    """A tqdm bar on stderr when it is a terminal; otherwise nothing."""
+
+    def __init__(self, total: int, desc: str, enabled: bool) -> None:
+        self._bar: Any = None
+        if enabled and total > 1 and sys.stderr.isatty():
+            try:
+                tqdm = importlib.import_module("tqdm").tqdm  # imported here: --help stays fast
+            except ImportError:
+                return  # no bar without tqdm; everything else works
+            self._bar = tqdm(total=total, desc=desc, unit="file", file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def update(self, _record: object = None) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def print(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stdout)
+        else:
+            print(line)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _dask_client(address: str) -> Any:
+    try:
+        distributed = importlib.import_module("distributed")  # the optional extra, only on this path
+    except ImportError:
+        raise SpecError(
+            "--dask-scheduler needs dask.distributed, which is not installed: pip install 'meshpivot[dask]'"
+        ) from None
+    try:
+        return distributed.Client(address, timeout="10s", set_as_default=False)
+    except Exception as exc:  # OSError, TimeoutError, ValueError for a bad address, ...
+        raise SpecError(f"argument --dask-scheduler: cannot connect to {address!r}: {_one_line(str(exc))}") from None
+
+
+def _check_text(c: dict[str, Any]) -> str:
+    return (
+        f"{c['name']} measured {c['measured']:.9g}, expected {c['relation']} {c['expected']:.9g} "
+        f"(tolerance {c['tolerance']:.3g})"
+    )
+
+
+_LABEL = {"passed": "PASS", "failed": "FAIL", "unreadable": "UNREADABLE", "ok": "OK"}
+
+
+def _record_line(rec: dict[str, Any]) -> str:
+    head = f"{_LABEL[rec['status']]:<11} {rec['path']}"
+    if rec["status"] == "unreadable":
+        return f"{head}: {rec['error']}"
+    if rec["status"] == "failed":
+        return f"{head}: " + "; ".join(_check_text(c) for c in rec["checks"] if not c["passed"])
+    if rec["status"] == "ok":
+        return f"{head} ({rec['format'] or '?'})  size {_size(rec['size'])}  pivot_point {_vec(rec['pivot_point'])}"
+    return head
+
+
+def _summary_lines(records: list[dict[str, Any]], kind: str, options: FitOptions | None) -> list[str]:
+    from .batch import summarize
+
+    summary = summarize(records)
+    names = ("passed", "failed", "unreadable") if kind == "verify" else ("ok", "unreadable")
+    counts = ", ".join(f"{summary.counts.get(n, 0)} {n}" for n in names)
+    noun = "file" if summary.total == 1 else "files"
+    lines = [f"summary: {summary.total} {noun}: {counts}"]
+    if summary.checks:
+        rows = [("check", "worst deviation", "tolerance", "failed", "worst file")]
+        rows += [(s.name, f"{s.deviation:.3g}", f"{s.tolerance:.3g}", str(s.failed), s.path) for s in summary.checks]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines += ["  ".join(f"{v:<{w}}" for v, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in rows]
+    if options is not None:
+        lines.append(
+            f"tolerance of a check: atol {options.atol:g} m + rtol {options.rtol:g} x size; deviation = "
+            "|measured - expected| (for an at-most check, the excess over the target)"
+        )
+    return lines
+
+
+def _batch_exit(records: list[dict[str, Any]]) -> int:
+    """The exit code of a batch: 1 if any file failed, else 3 if any was unreadable, else 0."""
+    statuses = {r["status"] for r in records}
+    if "failed" in statuses:
+        return EXIT_VERIFY_FAILED
+    if "unreadable" in statuses:
+        return EXIT_INPUT
+    return EXIT_OK
+
+
+def _cmd_batch(args: argparse.Namespace, kind: Literal["verify", "inspect"]) -> int:
+    from . import batch
+
+    manifest_file: str | None = getattr(args, "manifest", None)
+    manifest = batch.read_manifest(manifest_file) if manifest_file is not None else None
+    request = _request_for(args, manifest) if kind == "verify" else None
+    if args.paths or manifest is None:
+        paths = batch.expand_inputs(args.paths)
+    else:
+        paths = [p for p, _ in manifest]
+    if not paths:
+        where = ", ".join(args.paths) if args.paths else str(manifest_file)
+        known = ", ".join(KNOWN_EXTENSIONS)
+        raise UnreadableInputError(f"no files to {kind}: no file with a known extension ({known}) in {where}")
+    client = _dask_client(args.dask_scheduler) if args.dask_scheduler else None
+    progress = _Progress(len(paths), kind, enabled=not args.quiet)
+    records: list[dict[str, Any]] = []
+    try:
+        for rec in batch.run_many(
+            paths, request, args.jobs, kind=kind, client=client, timeout=args.timeout, on_done=progress.update
+        ):
+            records.append(rec)
+            if args.json:
+                progress.print(json.dumps(rec))
+            elif not (args.quiet and rec["status"] in ("passed", "ok")):
+                progress.print(_record_line(rec))
+    finally:
+        progress.close()
+        if client is not None:
+            client.close()
+    junit = getattr(args, "junit", None)
+    if junit is not None:
+        batch.write_junit(records, junit)
+    tolerances = _options(args, rtol=args.rtol, atol=args.atol) if kind == "verify" else None
+    lines = _summary_lines(records, kind, tolerances)
+    if args.json:
+        if not args.quiet:
+            sys.stderr.write("\n".join(lines) + "\n")
+    else:
+        print("\n".join(lines))
+    return _batch_exit(records)
 
 
 # --------------------------------------------------------------------------- main
@@ -487,6 +828,10 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
     command: str | None = args.command
+    if command in ("verify", "inspect"):
+        # argparse stops filling PATH... at the first flag; later paths arrive as extras, in order.
+        args.paths += [e for e in extras if not e.startswith("-") or e == "-"]
+        extras = [e for e in extras if e.startswith("-") and e != "-"]
     if extras:
         _usage_error(f"unrecognized arguments: {' '.join(extras)}", command)
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)

@@ -749,3 +749,35 @@ def test_broken_pipe_on_stdout_exits_quietly(tmp_path: Path) -> None:
     proc.wait()
     assert "Traceback" not in err and err == ""
     assert proc.returncode in (0, 141)
+
+
+# --- preview ------------------------------------------------------------------------------
+
+
+def test_preview_writes_a_png_with_the_documented_size(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from PIL import Image
+
+    src = write_obj(tmp_path / "box.obj")
+    png = tmp_path / "box.png"
+    code, out, err = run(capsys, "preview", src, "-o", png, "--pivot", "0", "-0.5", "0")
+    assert code == 0 and err == "" and str(png) in out
+    assert Image.open(png).size == (1200, 1200)
+
+
+def test_apply_preview_draws_before_and_after(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from PIL import Image
+
+    src = write_obj(tmp_path / "box.obj")
+    png = tmp_path / "fit.png"
+    code, out, _ = run(capsys, "apply", src, tmp_path / "out.obj", "--scaled-bbox", "1", "1", "1", "--preview", png)
+    assert code == 0 and "preview" in out
+    assert Image.open(png).size == (2400, 1200)
+
+
+def test_apply_preview_with_in_place_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    src = write_obj(tmp_path / "box.obj")
+    before = sha(src)
+    code, _, err = run(capsys, "apply", src, src, "--in-place", "--preview", tmp_path / "x.png")
+    assert code == 2
+    assert_one_error_line(err, "", "--preview")
+    assert sha(src) == before and not (tmp_path / "x.png").exists()

@@ -1,0 +1,611 @@
+"""Verify and inspect many files: verdicts, exit codes, reports, parallelism, crashes, Dask.
+
+A folder of generated outputs stands in for what a hosted API returned: correct
+files (GLB and OBJ made by :func:`meshpivot.api.apply_file` from the samples, and
+boxes written here), files a millimetre off in size or in pivot, a file with its
+width and height swapped, and unreadable files. Most CLI runs use ``--jobs 1``
+(in-process, fast); a few use worker processes to prove that parallel output is
+identical to serial output and that a crashing reader loses no other result.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import pickle
+import shutil
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from meshpivot import cli
+from meshpivot.api import apply_file
+from meshpivot.batch import (
+    CRASH_TEST_ENV,
+    HANG_TEST_ENV,
+    check_one,
+    expand_inputs,
+    inspect_many,
+    inspect_one,
+    junit_xml,
+    read_manifest,
+    summarize,
+    verify_many,
+)
+from meshpivot.errors import SpecError
+from meshpivot.options import FitOptions
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SPEC = ["--scaled-bbox", "0.5", "0.9", "0.5", "--pivot", "0", "-0.5", "0"]
+OPTIONS = FitOptions(scaled_bbox=[0.5, 0.9, 0.5], pivot_point=[0, -0.5, 0])
+
+Vec = tuple[float, float, float]
+
+# ---------------------------------------------------------------------- fixtures
+
+_FACES = [
+    (0, 1, 3), (0, 3, 2), (4, 6, 7), (4, 7, 5), (0, 4, 5), (0, 5, 1),
+    (2, 3, 7), (2, 7, 6), (0, 2, 6), (0, 6, 4), (1, 5, 7), (1, 7, 3),
+]  # fmt: skip
+
+
+def write_box(path: Path, size: Vec = (0.5, 0.9, 0.5), lift: Vec = (0, 0, 0)) -> Path:
+    """An OBJ box of ``size`` with its origin at the bottom centre, moved by ``lift``."""
+    lo = (-size[0] / 2 + lift[0], lift[1], -size[2] / 2 + lift[2])
+    hi = (size[0] / 2 + lift[0], size[1] + lift[1], size[2] / 2 + lift[2])
+    corners = [(x, y, z) for z in (lo[2], hi[2]) for y in (lo[1], hi[1]) for x in (lo[0], hi[0])]
+    lines = [f"v {x!r} {y!r} {z!r}" for x, y, z in corners]
+    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in _FACES]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+#: name -> (status, names of the failing checks) against OPTIONS.
+EXPECTED: dict[str, tuple[str, set[str]]] = {
+    "chair_fit.glb": ("passed", set()),
+    "chair_fit.obj": ("passed", set()),
+    "box_ok.obj": ("passed", set()),
+    "chair_wide_1mm.glb": ("failed", {"size_x"}),
+    "box_tall_1mm.obj": ("failed", {"size_y", "pivot_y"}),
+    "box_lifted_1mm.obj": ("failed", {"pivot_y"}),
+    "box_flipped.obj": ("failed", {"size_x", "size_y"}),
+    "corrupt.glb": ("unreadable", set()),
+    "empty.obj": ("unreadable", set()),
+}
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of outputs checked against OPTIONS (see EXPECTED), with a subfolder."""
+    gltf = pytest.importorskip("meshpivot.gltf")
+    if not hasattr(gltf, "GltfAsset"):
+        pytest.skip("the glTF engine is not there yet")
+    d = tmp_path_factory.mktemp("outputs")
+    (d / "sub").mkdir()
+    apply_file(SAMPLES / "chair.glb", d / "chair_fit.glb", OPTIONS)
+    apply_file(SAMPLES / "chair.obj", d / "sub" / "chair_fit.obj", OPTIONS)
+    apply_file(SAMPLES / "chair.glb", d / "chair_wide_1mm.glb", OPTIONS.updated(scaled_bbox=[0.501, 0.9, 0.5]))
+    write_box(d / "box_ok.obj")
+    write_box(d / "box_tall_1mm.obj", size=(0.5, 0.901, 0.5), lift=(0, -0.0005, 0))  # centred on the old box
+    write_box(d / "sub" / "box_lifted_1mm.obj", lift=(0, 0.001, 0))
+    write_box(d / "box_flipped.obj", size=(0.9, 0.5, 0.5))
+    (d / "corrupt.glb").write_bytes(b"glTF" + bytes(range(256)) * 4)
+    (d / "sub" / "empty.obj").write_text("# nothing here\n")
+    (d / "notes.txt").write_text("not a model\n")
+    (d / ".hidden").mkdir()
+    write_box(d / ".hidden" / "staged.obj")
+    return d
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def files(outputs: Path) -> list[Path]:
+    return sorted(p for p in outputs.rglob("*") if p.name in EXPECTED)
+
+
+def status_of(out: str) -> dict[str, str]:
+    """{file name: PASS/FAIL/UNREADABLE} from the per-file lines of the text report."""
+    found = {}
+    for line in out.splitlines():
+        word, _, rest = line.partition(" ")
+        if word in ("PASS", "FAIL", "UNREADABLE", "OK"):
+            found[Path(rest.strip().split(":")[0].split(" (")[0]).name] = word
+    return found
+
+
+_WORD = {"passed": "PASS", "failed": "FAIL", "unreadable": "UNREADABLE"}
+
+
+# ------------------------------------------------------------------ unit of work
+
+
+def test_check_one_gives_each_generated_output_its_verdict(outputs: Path) -> None:
+    for path in files(outputs):
+        record = check_one(str(path), OPTIONS.to_dict())
+        status, bad = EXPECTED[path.name]
+        assert record["status"] == status, (path.name, record)
+        assert {c["name"] for c in record["checks"] if not c["passed"]} == bad, path.name
+        assert record["path"] == str(path)
+        assert json.loads(json.dumps(record)) == record  # plain JSON values
+        assert pickle.loads(pickle.dumps(record)) == record
+        if status == "unreadable":
+            assert record["measured"] is None and record["checks"] == []
+            assert record["error"] and "\n" not in record["error"]
+        else:
+            assert record["error"] is None
+            assert record["measured"]["size"] == pytest.approx(
+                [0.9, 0.5, 0.5] if "flipped" in path.name else [0.5, 0.9, 0.5], abs=2e-3
+            )
+
+
+def test_check_one_reports_missing_and_unsupported_files_instead_of_raising(tmp_path: Path) -> None:
+    assert check_one(str(tmp_path / "nope.glb"))["error"] == "no such file"
+    (tmp_path / "a.xyz").write_text("x")
+    record = check_one(str(tmp_path / "a.xyz"), OPTIONS.to_dict())
+    assert record["status"] == "unreadable" and "unsupported file type '.xyz'" in record["error"]
+    with pytest.raises(SpecError):  # a bad request is the caller's error, not the file's
+        check_one(str(tmp_path / "a.xyz"), {"pivot_point": [0, 1, 0]})
+
+
+def test_inspect_one_has_the_inspect_json_fields(outputs: Path) -> None:
+    record = inspect_one(str(outputs / "box_ok.obj"))
+    assert record["status"] == "ok" and record["error"] is None
+    assert record["size"] == pytest.approx([0.5, 0.9, 0.5])
+    assert record["pivot_point"] == pytest.approx([0, -0.5, 0])
+    bad = inspect_one(str(outputs / "corrupt.glb"))
+    assert bad["status"] == "unreadable" and bad["size"] is None and bad["error"]
+    assert set(bad) == set(record)
+
+
+# ------------------------------------------------------------------------ inputs
+
+
+def test_expand_inputs_recurses_folders_expands_globs_and_keeps_missing_paths(outputs: Path) -> None:
+    listed = expand_inputs([outputs])
+    assert listed == sorted(listed, key=lambda p: p.relative_to(outputs).parts)
+    assert [p.name for p in listed] == [p.name for p in sorted(files(outputs), key=lambda p: p.parts)]
+    assert not [p for p in listed if ".hidden" in p.parts or p.suffix == ".txt"]
+
+    pattern = str(outputs / "**" / "*.obj")
+    assert {p.name for p in expand_inputs([pattern])} == {n for n in EXPECTED if n.endswith(".obj")}
+    # Given explicitly, a file is kept whatever its extension; a missing path or an
+    # empty pattern stays in the list (reported as unreadable later); duplicates go.
+    items = [outputs / "notes.txt", outputs / "gone.glb", str(outputs / "*.fbx"), outputs / "box_ok.obj", outputs]
+    got = expand_inputs(items)
+    assert got[:4] == [outputs / "notes.txt", outputs / "gone.glb", outputs / "*.fbx", outputs / "box_ok.obj"]
+    assert len(got) == 4 + len(EXPECTED) - 1
+
+
+def test_expand_inputs_is_deterministic(outputs: Path) -> None:
+    items = [str(outputs / "sub"), str(outputs / "*.glb"), str(outputs)]
+    assert expand_inputs(items) == expand_inputs(items)
+
+
+# ------------------------------------------------------------------- the CLI
+
+
+def test_batch_verdicts_summary_and_exit_code(capsys: pytest.CaptureFixture[str], outputs: Path) -> None:
+    code, out, err = run(capsys, "verify", outputs, *SPEC, "--jobs", "1")
+    assert (code, err) == (1, "")
+    assert status_of(out) == {name: _WORD[status] for name, (status, _) in EXPECTED.items()}
+    flipped = next(line for line in out.splitlines() if "box_flipped.obj" in line)
+    assert "size_x measured 0.9, expected == 0.5 (tolerance" in flipped
+    assert "size_y measured 0.5, expected == 0.9" in flipped
+    assert "summary: 9 files: 3 passed, 4 failed, 2 unreadable" in out
+    # The worst deviation per check, with its tolerance and file.
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("size_", "pivot_"))}
+    assert float(rows["size_x"][1]) == pytest.approx(0.4) and rows["size_x"][4].endswith("box_flipped.obj")
+    assert float(rows["pivot_y"][1]) == pytest.approx(0.001, rel=1e-3)
+    assert float(rows["pivot_y"][2]) == pytest.approx(1e-6 + 1e-5 * 0.9, rel=1e-3)
+    assert "atol 1e-06 m + rtol 1e-05 x size" in out
+
+
+@pytest.mark.parametrize(
+    ("names", "code"),
+    [
+        (["chair_fit.glb", "box_ok.obj"], 0),
+        (["chair_fit.glb", "corrupt.glb"], 3),
+        (["box_ok.obj", "empty.obj", "corrupt.glb"], 3),
+        (["box_ok.obj", "box_lifted_1mm.obj"], 1),
+        (["corrupt.glb", "chair_wide_1mm.glb", "box_ok.obj"], 1),
+    ],
+)
+def test_batch_exit_codes(capsys: pytest.CaptureFixture[str], outputs: Path, names: list[str], code: int) -> None:
+    paths = [next(outputs.rglob(n)) for n in names]
+    got, out, _ = run(capsys, "verify", *paths, *SPEC, "-j", "1")
+    assert got == code, out
+
+
+def test_files_after_flags_and_missing_files_are_part_of_the_batch(
+    capsys: pytest.CaptureFixture[str], outputs: Path
+) -> None:
+    code, out, err = run(capsys, "verify", outputs / "box_ok.obj", *SPEC, outputs / "gone.glb", "--jobs", "1")
+    assert (code, err) == (3, "")
+    assert status_of(out) == {"box_ok.obj": "PASS", "gone.glb": "UNREADABLE"}
+    assert f"UNREADABLE  {outputs / 'gone.glb'}: no such file" in out
+    code, out, _ = run(capsys, "inspect", outputs / "box_ok.obj", outputs / "*.fbx", "-j", "1")
+    assert code == 3
+    assert f"UNREADABLE  {outputs / '*.fbx'}: no file matches this pattern" in out
+
+
+def test_json_lines_hold_every_check(capsys: pytest.CaptureFixture[str], outputs: Path) -> None:
+    code, out, err = run(capsys, "verify", outputs, *SPEC, "--json", "--jobs", "1")
+    assert code == 1
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [Path(r["path"]).name for r in records] == [p.name for p in expand_inputs([outputs])]
+    for r in records:
+        assert set(r) == {"path", "status", "format", "request", "measured", "checks", "error"}
+        status, bad = EXPECTED[Path(r["path"]).name]
+        assert r["status"] == status
+        assert r["request"]["scaled_bbox"] == [0.5, 0.9, 0.5] and r["request"]["rtol"] == 1e-5
+        if status != "unreadable":
+            assert [c["name"] for c in r["checks"]] == ["size_x", "size_y", "size_z", "pivot_x", "pivot_y", "pivot_z"]
+            for c in r["checks"]:
+                assert set(c) == {"name", "measured", "expected", "tolerance", "relation", "passed"}
+            assert {c["name"] for c in r["checks"] if not c["passed"]} == bad
+            assert set(r["measured"]) == {"min", "max", "size"}
+        else:
+            assert r["error"]
+    assert err.startswith("summary: 9 files")  # the human summary goes to stderr with --json
+    _, _, err = run(capsys, "verify", outputs, *SPEC, "--json", "--jobs", "1", "--quiet")
+    assert err == ""
+
+
+def test_junit_report_parses_with_failures_and_errors(
+    capsys: pytest.CaptureFixture[str], outputs: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.xml"
+    code, out, _ = run(capsys, "verify", outputs, *SPEC, "--junit", report, "--jobs", "1", "-q")
+    assert code == 1
+    assert "PASS" not in out and "FAIL" in out  # --quiet lists only files that did not pass
+    root = ET.parse(report).getroot()
+    assert root.tag == "testsuites"
+    suites = root.findall("testsuite")
+    assert len(suites) == 1
+    suite = suites[0]
+    cases = suite.findall("testcase")
+    assert int(suite.get("tests", "")) == len(cases) == 7 * 6 + 2
+    assert int(suite.get("failures", "")) == sum(len(bad) for _, bad in EXPECTED.values()) == 6
+    assert int(suite.get("errors", "")) == 2
+    by_id = {(Path(c.get("classname", "")).name, c.get("name")): c for c in cases}
+    fail = by_id[("box_lifted_1mm.obj", "pivot_y")].find("failure")
+    assert fail is not None
+    message = fail.get("message", "")
+    assert "measured 0.001" in message and "expected == 0" in message and "tolerance" in message
+    assert "tolerance=" in (fail.text or "")
+    assert by_id[("box_ok.obj", "size_x")].find("failure") is None
+    error = by_id[("corrupt.glb", "read")].find("error")
+    assert error is not None and error.get("type") == "unreadable" and error.get("message")
+
+
+def test_junit_for_a_single_file_too(capsys: pytest.CaptureFixture[str], outputs: Path, tmp_path: Path) -> None:
+    report = tmp_path / "one.xml"
+    code, out, _ = run(capsys, "verify", outputs / "box_ok.obj", *SPEC, "--junit", report)
+    assert code == 0 and "verified: all 6 checks hold" in out  # the one-file report, as before
+    names = [case.get("name") for case in ET.parse(report).getroot().iter("testcase")]
+    assert names == ["size_x", "size_y", "size_z", "pivot_x", "pivot_y", "pivot_z"]
+    code, _, err = run(capsys, "verify", outputs / "corrupt.glb", *SPEC, "--junit", report)
+    assert code == 3 and err.startswith("meshpivot: error: ")
+    assert ET.parse(report).getroot().find("testsuite/testcase/error") is not None
+
+
+def test_parallel_output_is_identical_to_serial_and_keeps_input_order(
+    capsys: pytest.CaptureFixture[str], outputs: Path
+) -> None:
+    # An order that is neither sorted nor the folder's: it must come back as given.
+    order = [*reversed(files(outputs)), outputs / "gone.obj"]
+    for fmt in ([], ["--json"]):
+        serial = run(capsys, "verify", *order, *SPEC, *fmt, "--jobs", "1")
+        parallel = run(capsys, "verify", *order, *SPEC, *fmt, "--jobs", "2")
+        assert parallel == serial
+        assert serial[0] == 1
+    names = [Path(json.loads(line)["path"]).name for line in serial[1].splitlines()]
+    assert names == [p.name for p in order]
+
+
+def test_verify_many_api_matches_serial_and_accepts_a_request_per_file(outputs: Path) -> None:
+    serial = verify_many([outputs], OPTIONS, jobs=1)
+    assert [r["status"] for r in serial] == [EXPECTED[Path(r["path"]).name][0] for r in serial]
+    assert verify_many([outputs], OPTIONS.to_dict(), jobs=1) == serial  # a settings mapping works too
+
+    def per_file(path: Path) -> FitOptions:
+        return OPTIONS.updated(scaled_bbox=[0.9, 0.5, 0.5]) if "flipped" in path.name else OPTIONS
+
+    records = verify_many([outputs / "box_flipped.obj", outputs / "box_ok.obj"], per_file, jobs=1)
+    assert [r["status"] for r in records] == ["passed", "passed"]
+    assert [r["status"] for r in inspect_many([outputs / "box_ok.obj", outputs / "corrupt.glb"], jobs=1)] == [
+        "ok",
+        "unreadable",
+    ]
+
+
+# ------------------------------------------------------------------- requests
+
+
+def test_settings_under_input_settings(capsys: pytest.CaptureFixture[str], outputs: Path, tmp_path: Path) -> None:
+    body = {"input": {"image_url": "x.png", "settings": {"scaled_bbox": [0.5, 0.9, 0.5], "pivot_point": [0, -0.5, 0]}}}
+    settings = tmp_path / "session.json"
+    settings.write_text(json.dumps(body))
+    code, out, _ = run(capsys, "verify", outputs, "--settings", settings, "-j", "1")
+    assert code == 1
+    assert status_of(out) == {name: _WORD[status] for name, (status, _) in EXPECTED.items()}
+
+
+@pytest.fixture
+def manifest_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "job"
+    d.mkdir()
+    write_box(d / "one_m.obj", size=(1, 1, 1))  # bottom centre
+    write_box(d / "tall.obj", size=(0.5, 2, 0.5), lift=(0, -1, 0))  # centred
+    write_box(d / "fit.obj", size=(0.5, 1, 0.25), lift=(0, -0.5, 0))  # fits 1 x 1 x 1 without distortion
+    write_box(d / "spec.obj")  # the flags' request
+    return d
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["path", "scaled_bbox", "pivot_point", "preserve_aspect_ratio", "note"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_manifest_csv_gives_each_file_its_request(
+    capsys: pytest.CaptureFixture[str], manifest_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = _write_csv(
+        manifest_dir / "outputs.csv",
+        [
+            {"path": "tall.obj", "scaled_bbox": "[0.5, 2, 0.5]", "pivot_point": "0 0 0", "note": "centred"},
+            {"path": "one_m.obj", "scaled_bbox": "1 1 1", "pivot_point": "0,-0.5,0", "preserve_aspect_ratio": ""},
+            {"path": "fit.obj", "scaled_bbox": "1 1 1", "pivot_point": "", "preserve_aspect_ratio": "true"},
+        ],
+    )
+    monkeypatch.chdir(tmp_path)  # paths are relative to the manifest, not to the working folder
+    # Without PATHs: the manifest's files, in its order. --pivot fills the empty cell of fit.obj.
+    code, out, _ = run(capsys, "verify", "--manifest", manifest, "--pivot", "0", "0", "0", "-j", "1")
+    assert code == 0, out
+    assert [line.split()[1] for line in out.splitlines()[:3]] == [
+        str(manifest_dir / n) for n in ("tall.obj", "one_m.obj", "fit.obj")
+    ]
+    assert "summary: 3 files: 3 passed" in out and "fills_target" in out
+    # With PATHs: those files; one not in the manifest uses the flags.
+    code, out, _ = run(capsys, "verify", manifest_dir, "--manifest", manifest, *SPEC, "-j", "1")
+    assert code == 1
+    assert status_of(out) == {"fit.obj": "FAIL", "one_m.obj": "PASS", "spec.obj": "PASS", "tall.obj": "PASS"}
+    # fit.obj's row says nothing of the pivot, and --pivot 0 -0.5 0 does not describe it.
+    assert "pivot_y" in next(line for line in out.splitlines() if "fit.obj" in line)
+
+
+def test_manifest_jsonl_rows_with_settings_objects(capsys: pytest.CaptureFixture[str], manifest_dir: Path) -> None:
+    rows = [
+        {"path": "one_m.obj", "scaled_bbox": [1, 1, 1], "pivot_point": [0, -0.5, 0]},
+        {"path": str(manifest_dir / "tall.obj"), "settings": {"scaled_bbox": [0.5, 2, 0.5]}},
+        {"path": "spec.obj", "input": {"settings": {"scaled_bbox": [0.5, 0.8, 0.5], "pivot_point": [0, -0.5, 0]}}},
+        {"path": "fit.obj"},
+    ]
+    manifest = manifest_dir / "outputs.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert [p.name for p, _ in read_manifest(manifest)] == ["one_m.obj", "tall.obj", "spec.obj", "fit.obj"]
+    code, out, _ = run(capsys, "verify", "--manifest", manifest, "--json", "-j", "1")
+    records = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
+    assert code == 1
+    assert {n: r["status"] for n, r in records.items()} == {
+        "one_m.obj": "passed",
+        "tall.obj": "passed",  # centre pivot: the default
+        "spec.obj": "failed",  # 0.9 tall, asked 0.8
+        "fit.obj": "passed",  # no request in the row: the default (centre pivot), which it has
+    }
+    assert records["spec.obj"]["request"]["scaled_bbox"] == [0.5, 0.8, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "code"),
+    [
+        ("path,scaled_bbox\na.obj,1 2\n", "line 2: scaled_bbox is [1.0, 2.0]", 2),
+        ("path,pivot_point\na.obj,0 0\nb.obj,0 0.7 0\n", "line 2: pivot_point", 2),
+        ("file,scaled_bbox\na.obj,1 1 1\n", "no 'path' column", 2),
+        ("path,preserve_aspect_ratio\na.obj,maybe\n", "preserve_aspect_ratio is 'maybe'", 2),
+    ],
+)
+def test_bad_manifests_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, fragment: str, code: int
+) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(text)
+    got, out, err = run(capsys, "verify", "--manifest", manifest)
+    assert got == code and out == ""
+    assert len(err.splitlines()) == 1 and err.startswith(f"meshpivot: error: {manifest}: ")
+    assert fragment in err
+    got, _, err = run(capsys, "verify", "--manifest", tmp_path / "missing.jsonl")
+    assert got == 3 and "cannot read the manifest" in err
+
+
+def test_no_files_found_is_an_input_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("x")
+    code, out, err = run(capsys, "verify", tmp_path, "-j", "1")
+    assert code == 3 and out == ""
+    assert err.startswith("meshpivot: error: no files to verify") and len(err.splitlines()) == 1
+    code, _, err = run(capsys, "verify")
+    assert code == 2 and "required: PATH" in err
+    code, _, err = run(capsys, "verify", tmp_path, "--jobs", "0")
+    assert code == 2 and "--jobs" in err
+
+
+# -------------------------------------------------------------------- inspect
+
+
+def test_inspect_many(capsys: pytest.CaptureFixture[str], outputs: Path) -> None:
+    code, out, _ = run(capsys, "inspect", outputs / "box_ok.obj", outputs / "box_flipped.obj", "-j", "1")
+    assert code == 0
+    assert "OK          " in out and "size 0.9 x 0.5 x 0.5 m" in out and "summary: 2 files: 2 ok, 0 unreadable" in out
+    code, out, _ = run(capsys, "inspect", outputs, "--json", "-j", "1")
+    assert code == 3
+    records = [json.loads(line) for line in out.splitlines()]
+    assert len(records) == len(EXPECTED)
+    assert {r["status"] for r in records} == {"ok", "unreadable"}
+
+
+# ------------------------------------------------------------ progress bar
+
+
+def test_progress_bar_only_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], outputs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("tqdm")
+    paths = [outputs / "box_ok.obj", outputs / "box_flipped.obj"]
+    _, _, err = run(capsys, "verify", *paths, *SPEC, "--json", "-q", "-j", "1")
+    assert err == ""  # not a terminal: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    _, out, err = run(capsys, "verify", *paths, *SPEC, "--json", "-j", "1")
+    assert "0/2" in err and "file" in err
+    assert len(out.splitlines()) == 2
+    _, _, err = run(capsys, "verify", *paths, *SPEC, "--json", "-j", "1", "--quiet")
+    assert err == ""
+
+
+# ----------------------------------------------------------- crash isolation
+
+
+@pytest.fixture
+def twenty(tmp_path: Path) -> list[Path]:
+    paths = [write_box(tmp_path / f"box_{i:02d}.obj") for i in range(20)]
+    crash = tmp_path / "box_07_crash_me.obj"
+    paths[7].rename(crash)
+    paths[7] = crash
+    return paths
+
+
+def test_a_crashing_reader_loses_no_other_result(
+    capsys: pytest.CaptureFixture[str], twenty: list[Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(CRASH_TEST_ENV, "crash_me")
+    report = tmp_path / "r.xml"
+    code, out, err = run(capsys, "verify", *twenty, *SPEC, "--jobs", "2", "--junit", report)
+    assert code == 3, out
+    assert err == ""
+    lines = out.splitlines()[:20]
+    assert [line.split()[1].rstrip(":") for line in lines] == [str(p) for p in twenty]
+    assert lines[7] == f"UNREADABLE  {twenty[7]}: reader crashed: signal 11 (SIGSEGV)"
+    assert all(line.startswith("PASS ") for i, line in enumerate(lines) if i != 7)
+    assert "summary: 20 files: 19 passed, 0 failed, 1 unreadable" in out
+    assert ET.parse(report).getroot().get("errors") == "1"
+
+
+def test_crash_hook_is_inert_in_the_main_process(twenty: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CRASH_TEST_ENV, "crash_me")
+    assert check_one(str(twenty[7]), OPTIONS.to_dict())["status"] == "passed"
+
+
+# ------------------------------------------------------------------------ Dask
+
+
+@pytest.fixture(scope="module")
+def dask_cluster() -> Iterator[tuple[object, str]]:
+    """An in-process LocalCluster (threads: fast to start) and a client of it."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client, cluster.scheduler_address
+
+
+def test_verify_many_on_dask_equals_serial(outputs: Path, dask_cluster: tuple[object, str]) -> None:
+    client, _ = dask_cluster
+    serial = verify_many([outputs], OPTIONS, jobs=1)
+    assert verify_many([outputs], OPTIONS, client=client) == serial
+    assert inspect_many([outputs], client=client) == inspect_many([outputs], jobs=1)
+
+
+def test_cli_dask_scheduler(
+    capsys: pytest.CaptureFixture[str], outputs: Path, dask_cluster: tuple[object, str]
+) -> None:
+    _, address = dask_cluster
+    serial = run(capsys, "verify", outputs, *SPEC, "--json", "-j", "1")
+    on_dask = run(capsys, "verify", outputs, *SPEC, "--json", "--dask-scheduler", address)
+    assert on_dask == serial
+
+
+def test_cli_dask_scheduler_without_dask(
+    capsys: pytest.CaptureFixture[str], outputs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
+    code, out, err = run(capsys, "verify", outputs, "--dask-scheduler", "tcp://127.0.0.1:1")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "meshpivot: error: --dask-scheduler needs dask.distributed, which is not installed: "
+        "pip install 'meshpivot[dask]'"
+    ]
+
+
+# --------------------------------------------------------------- report helpers
+
+
+def test_summarize_and_junit_from_records() -> None:
+    records = [
+        {"path": "a.glb", "status": "passed", "checks": [_check("size_x", 1.0, 1.0)]},
+        {"path": "b.glb", "status": "failed", "checks": [_check("size_x", 1.2, 1.0, passed=False)]},
+        {"path": "c.glb", "status": "passed", "checks": [_check("size_x", 0.5, 1.0, relation="<=")]},
+        {"path": "d.glb", "status": "unreadable", "checks": [], "error": "no such file"},
+    ]
+    summary = summarize(records)
+    assert summary.counts == {"passed": 2, "failed": 1, "unreadable": 1} and summary.total == 4
+    (stat,) = summary.checks
+    assert (stat.name, stat.path, stat.failed) == ("size_x", "b.glb", 1)
+    assert stat.deviation == pytest.approx(0.2)  # an at-most check under its target deviates by 0
+    root = junit_xml(records).getroot()
+    assert root.get("tests") == "4" and root.get("failures") == "1" and root.get("errors") == "1"
+
+
+def _check(
+    name: str, measured: float, expected: float, *, passed: bool = True, relation: str = "=="
+) -> dict[str, object]:
+    return {
+        "name": name,
+        "measured": measured,
+        "expected": expected,
+        "tolerance": 1e-5,
+        "relation": relation,
+        "passed": passed,
+    }
+
+
+def test_copying_a_folder_keeps_verdicts(outputs: Path, tmp_path: Path) -> None:
+    """Verdicts depend on the files, not on where they are: a copied folder gives the same ones."""
+    copy = tmp_path / "copy"
+    shutil.copytree(outputs, copy)
+    here = [(Path(r["path"]).name, r["status"]) for r in verify_many([outputs], OPTIONS, jobs=1)]
+    there = [(Path(r["path"]).name, r["status"]) for r in verify_many([copy], OPTIONS, jobs=1)]
+    assert here == there
+
+
+def test_verify_many_on_a_cluster_of_worker_processes(outputs: Path) -> None:
+    """check_one and its records cross process boundaries: a LocalCluster with a worker process."""
+    distributed = pytest.importorskip("distributed")
+    paths = [outputs / "box_ok.obj", outputs / "chair_fit.glb", outputs / "box_flipped.obj", outputs / "corrupt.glb"]
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert verify_many(paths, OPTIONS, client=client) == verify_many(paths, OPTIONS, jobs=1)
+
+
+def test_a_hanging_reader_times_out_and_the_others_finish(
+    capsys: pytest.CaptureFixture[str], twenty: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(HANG_TEST_ENV, "box_03")
+    paths = twenty[:6]
+    code, out, err = run(capsys, "verify", *paths, *SPEC, "--jobs", "2", "--timeout", "1.5")
+    assert (code, err) == (3, "")
+    lines = out.splitlines()[:6]
+    assert [line.split()[1].rstrip(":") for line in lines] == [str(p) for p in paths]
+    assert lines[3] == f"UNREADABLE  {paths[3]}: timed out after 1.5 s (the reader was stopped)"
+    assert sum(line.startswith("PASS ") for line in lines) == 5, out
