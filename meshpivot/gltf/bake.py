@@ -37,8 +37,16 @@ from numpy.typing import NDArray
 
 from ..errors import NotBakeableError
 from ..fit import Fit
-from ..vectors import cofactor, transform_directions, transform_normals, transform_points, transform_tangents
-from .accessors import AccessorInfo, _strided, accessor_info, read_accessor, update_min_max
+from ..vectors import CHUNK, cofactor, transform_directions, transform_normals, transform_points, transform_tangents
+from .accessors import (
+    AccessorInfo,
+    _strided,
+    accessor_info,
+    accessor_view,
+    decode_normalized,
+    read_accessor,
+    update_min_max,
+)
 from .compression import draco_extension
 from .document import GltfDocument
 from .scene import SceneGraph
@@ -570,13 +578,19 @@ class _Baker:
         for r in self.refs:
             by_acc.setdefault(r.accessor, []).append(r)
         aliased = _aliased_accessors(self.data)
-        # Read every original that an edit needs before any byte changes.
+        # Read, before any byte changes, every original that is needed after its accessor
+        # may have been edited: a dependency of another edit (morph normal deltas read the
+        # base normals), or an accessor whose users need more than one version. Others
+        # are read chunk by chunk right before each chunk is rewritten.
         for acc, refs in by_acc.items():
-            if any(r.key is not None for r in refs):
+            keys = {r.key for r in refs}
+            if keys == {None}:
+                continue
+            for r in refs:
+                for d in r.deps:
+                    self.original(d)
+            if len(keys) > 1 or acc in aliased or self.data["accessors"][acc].get("sparse") is not None:
                 self.original(acc)
-                for r in refs:
-                    for d in r.deps:
-                        self.original(d)
         for acc, refs in by_acc.items():
             groups: dict[Any, list[_Ref]] = {}
             for r in refs:
@@ -606,37 +620,71 @@ class _Baker:
 
     def _write_in_place(self, acc: int, fn: Fn) -> None:
         info = accessor_info(self.doc, acc)
-        orig = self.original(acc).reshape(info.count, info.ncomp)
         if info.sparse is None:
             assert info.buffer_view is not None  # _writable() excluded Draco-decoded accessors
-            new = fn(orig, np.arange(info.count, dtype=np.intp))
-            _store(self.doc, info, info.buffer_view, info.byte_offset, info.stride, new)
-        else:
-            sparse = info.sparse
-            n = int(sparse["count"])
-            idx = read_sparse_indices(self.doc, info)
-            if info.buffer_view is not None:
-                base = _base_values(self.doc, info)
-                _store(
-                    self.doc,
-                    info,
-                    info.buffer_view,
-                    info.byte_offset,
-                    info.stride,
-                    fn(base, np.arange(info.count, dtype=np.intp)),
-                )
-            vals = orig[idx]
-            vpart = sparse["values"]
+            self._rewrite_dense(acc, info, fn)
+            return
+        orig = self.original(acc).reshape(info.count, info.ncomp)
+        sparse = info.sparse
+        n = int(sparse["count"])
+        idx = read_sparse_indices(self.doc, info)
+        if info.buffer_view is not None:
+            base = _base_values(self.doc, info)
             _store(
                 self.doc,
                 info,
-                int(vpart["bufferView"]),
-                int(vpart.get("byteOffset", 0)),
-                info.ncomp * info.dtype.itemsize,
-                fn(vals, idx),
-                count=n,
+                info.buffer_view,
+                info.byte_offset,
+                info.stride,
+                fn(base, np.arange(info.count, dtype=np.intp)),
             )
+        vals = orig[idx]
+        vpart = sparse["values"]
+        _store(
+            self.doc,
+            info,
+            int(vpart["bufferView"]),
+            int(vpart.get("byteOffset", 0)),
+            info.ncomp * info.dtype.itemsize,
+            fn(vals, idx),
+            count=n,
+        )
         self._refresh_min_max(acc)
+
+    def _rewrite_dense(self, acc: int, info: AccessorInfo, fn: Fn) -> None:
+        """Rewrite a plain accessor in place, chunk by chunk; min/max from the stored chunks."""
+        assert info.buffer_view is not None
+        orig = self._orig.get(acc)
+        src = accessor_view(self.doc, acc) if orig is None else None  # still the original bytes
+        raw = self.doc.view_bytes(info.buffer_view, writable=True)
+        out = np.ndarray(
+            (info.count, info.ncomp),
+            dtype=info.dtype,
+            buffer=raw,
+            offset=info.byte_offset,
+            strides=(info.stride, info.dtype.itemsize),
+        )
+        lo = np.full(info.ncomp, np.inf)
+        hi = np.full(info.ncomp, -np.inf)
+        for k in range(0, info.count, CHUNK):
+            rows = np.arange(k, min(info.count, k + CHUNK), dtype=np.intp)
+            if orig is not None:
+                vals = orig.reshape(info.count, info.ncomp)[k : k + CHUNK]
+            else:
+                assert src is not None
+                chunk = np.array(src[k : k + CHUNK].reshape(len(rows), info.ncomp))
+                vals = decode_normalized(chunk) if info.normalized else chunk
+            stored = _encode(info, fn(vals, rows))
+            out[k : k + len(rows)] = stored
+            for c in range(info.ncomp):
+                col = np.ascontiguousarray(stored[:, c])
+                lo[c] = min(lo[c], float(col.min()))
+                hi[c] = max(hi[c], float(col.max()))
+        a = self.data["accessors"][acc]
+        if info.count and ("min" in a or "max" in a):
+            cast = int if info.dtype.kind in "iu" else float
+            a["min"] = [cast(v) for v in lo]
+            a["max"] = [cast(v) for v in hi]
 
     def _copy_accessor(self, acc: int, fn: Fn) -> int:
         info = accessor_info(self.doc, acc)
