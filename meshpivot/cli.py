@@ -349,6 +349,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--in-place", action="store_true", help="allow OUT to be IN (replaced atomically)")
     p.add_argument(
+        "--dequantize",
+        action="store_true",
+        default=None,
+        help="let bake rewrite quantized (integer) positions as float32 instead of folding the fit into "
+        "their node or falling back to wrap (off: quantized data is never changed)",
+    )
+    p.add_argument(
         "--preview",
         metavar="OUT.png",
         help="also draw the asset before and after side by side (front, side and top views) into OUT.png",
@@ -555,7 +562,7 @@ def _report_inspect(r: InspectResult) -> list[str]:
 def _cmd_apply(args: argparse.Namespace) -> int:
     from .api import apply_file
 
-    options = _options(args, mode=args.mode)
+    options = _options(args, mode=args.mode, dequantize=args.dequantize)
     if args.preview and args.in_place:
         raise SpecError("--preview draws the input beside the output, so it cannot be used with --in-place")
     result = apply_file(args.input, args.output, options, in_place=args.in_place)

@@ -80,6 +80,10 @@ class FitOptions:
         How a scene-graph format records the transform (SPEC.md section 7).
     rtol, atol : float
         Tolerances of ``verify``: a check holds within ``atol + rtol * size``.
+    dequantize : bool
+        Let ``bake`` rewrite quantized (integer) positions as float32 where it would
+        otherwise fold the fit into a node or fall back to ``wrap``. Off by default:
+        quantized data is never changed unless asked.
 
     Raises
     ------
@@ -98,6 +102,7 @@ class FitOptions:
     mode: Mode = "auto"
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
+    dequantize: bool = False
     # Set by readers of settings files so that messages can say where a value came from.
     source: str | None = field(default=None, compare=False, repr=False)
 
@@ -116,6 +121,8 @@ class FitOptions:
             raise SpecError(
                 f"preserve_aspect_ratio is {self.preserve_aspect_ratio!r}; expected true or false"
             )
+        if not isinstance(self.dequantize, bool):
+            raise SpecError(f"dequantize is {self.dequantize!r}; expected true or false")
         if self.mode not in MODES:
             raise SpecError(f"mode is {self.mode!r}; expected one of {', '.join(MODES)}")
         for name in ("rtol", "atol"):
@@ -157,6 +164,7 @@ class FitOptions:
             "mode": self.mode,
             "rtol": self.rtol,
             "atol": self.atol,
+            "dequantize": self.dequantize,
         }
 
 

@@ -670,6 +670,34 @@ def test_quantized_mesh_with_children_is_not_baked(tmp_path: Path) -> None:
     assert out.bin[: len(src.bin)] == src.bin
 
 
+def test_dequantize_only_when_asked(tmp_path: Path, validator: Any) -> None:
+    # The case above, which bake refuses, is baked when asked to dequantize: the same
+    # accessor then holds float32 positions, exactly mapped; the normals keep int8.
+    doc = quantized_doc({"children": [1]}, [{"mesh": 1, "translation": [3.0, 0.0, 0.0]}])
+    src_path = tmp_path / "q.glb"
+    doc.write(src_path)
+    asset = GltfAsset(src_path)
+    m = asset.measure()
+    options = FitOptions([1, 2, 0.5], [0, -0.5, 0], mode="bake", dequantize=True)
+    fit = compute_fit(m.lo, m.hi, options)
+    report = asset.write_fitted(fit, tmp_path / "out.glb", options)
+    assert report.mode == "bake" and "dequantized to float32 as asked" in report.reason
+    src, out = Glb.read(src_path), Glb.read(tmp_path / "out.glb")
+    a = out.json["accessors"][0]
+    assert a["componentType"] == 5126 and "normalized" not in a
+    assert out.json["accessors"][1]["componentType"] == 5120  # normals are not positions: kept
+    for node in (0, 1):
+        want = fitted(fit, mesh_points(src, node)[1])
+        np.testing.assert_allclose(mesh_points(out, node)[1], want, rtol=0, atol=1e-6)
+    assert out.json["nodes"][0].get("scale") == src.json["nodes"][0].get("scale")  # nothing folded
+    assert_min_max(out)
+    reports = validator.validate([src_path, tmp_path / "out.glb"])
+    assert not validator.new_issue_codes(reports[src_path], reports[tmp_path / "out.glb"])
+    # Not asked: the same request leaves the quantized bytes alone (here: refused).
+    with pytest.raises(NotBakeableError, match="children"):
+        asset.write_fitted(fit, tmp_path / "no.glb", options.updated(dequantize=False))
+
+
 # --- 5. sparse positions ---------------------------------------------------------------------
 
 SPARSE_IDX = np.array([1, 6], dtype="<u2")

@@ -84,7 +84,7 @@ class GltfAsset(Asset):
         if options.mode in ("bake", "auto"):
             doc = read_document(self.path)  # a fresh copy to edit
             try:
-                baked = bake_fit(doc, fit)
+                baked = bake_fit(doc, fit, dequantize=options.dequantize)
             except NotBakeableError as exc:
                 if options.mode == "bake":
                     raise exc.with_path(self.path) from None

@@ -126,13 +126,15 @@ def _lin(m: F64) -> F64:
 
 
 class _Baker:
-    def __init__(self, doc: GltfDocument, fit: Fit) -> None:
+    def __init__(self, doc: GltfDocument, fit: Fit, *, dequantize: bool = False) -> None:
         self.doc = doc
         self.data = doc.json
         self.fit = fit
         self.S = np.diag(fit.scale)
         self.t = fit.translation
         self.uniform = fit.is_uniform
+        self.dequantize = dequantize
+        self.dequantized: set[int] = set()
         self.s = float(fit.scale[0])
         self.graph = SceneGraph(self.data)
         self.nodes: list[dict[str, Any]] = self.data.get("nodes", [])
@@ -201,7 +203,7 @@ class _Baker:
             info = accessor_info(self.doc, acc)
         except Exception:
             return False
-        if info.component_type != _FLOAT:
+        if info.component_type != _FLOAT and not self.dequantize:
             return False
         views = self.data.get("bufferViews", [])
         parts = [info.buffer_view]
@@ -605,11 +607,23 @@ class _Baker:
             # Keep the original where a user needs it unchanged or where its bytes are shared
             # with another accessor: those users get transformed copies.
             in_place_done = None in groups or acc in aliased
+            quantized = self.dequantize and self.data["accessors"][acc].get("componentType") != _FLOAT
             for key, members in groups.items():
                 if key is None:
                     continue
                 fn = members[0].fn
                 assert fn is not None
+                if quantized and key[0] in ("points", "world-points", "deltas"):
+                    # Asked to dequantize: the same accessor now holds float32 data.
+                    if not in_place_done:
+                        self._store_as_float(acc, fn)
+                        in_place_done = True
+                    else:
+                        new = self._append_accessor(fn(self.original(acc), np.arange(len(self.original(acc)))), "VEC3")
+                        self._refresh_min_max(new, force=True)
+                        for r in members:
+                            r.set_index(new)
+                    continue
                 if not in_place_done:
                     self._write_in_place(acc, fn)
                     in_place_done = True
@@ -650,6 +664,30 @@ class _Baker:
             count=n,
         )
         self._refresh_min_max(acc)
+
+    def _store_as_float(self, acc: int, fn: Fn) -> None:
+        """Replace quantized accessor ``acc``'s storage by float32 values (same index)."""
+        orig = self.original(acc)
+        values = np.asarray(fn(orig, np.arange(len(orig), dtype=np.intp)), dtype="<f4")
+        buf, off = self.doc.append_bytes(np.ascontiguousarray(values))
+        a = self.data["accessors"][acc]
+        old = a.get("bufferView")
+        if isinstance(old, int) and _view_users(self.data, old) == {acc}:
+            # Its only user moves: repoint the same view, so that no view is left unused.
+            v = self.data["bufferViews"][old]
+            v["buffer"] = buf
+            v["byteOffset"] = off
+            v["byteLength"] = values.nbytes
+            v.pop("byteStride", None)
+            view = old
+        else:
+            view = self.doc.add_buffer_view(buf, off, values.nbytes, target=34962)
+        for k in ("byteOffset", "normalized", "sparse"):
+            a.pop(k, None)
+        a["bufferView"] = view
+        a["componentType"] = _FLOAT
+        self.dequantized.add(acc)
+        self._refresh_min_max(acc, force=True)
 
     def _rewrite_dense(self, acc: int, info: AccessorInfo, fn: Fn) -> None:
         """Rewrite a plain accessor in place, chunk by chunk; min/max from the stored chunks."""
@@ -861,6 +899,28 @@ def _base_values(doc: GltfDocument, info: AccessorInfo) -> Values:
     return decode_normalized(base) if info.normalized else base.astype(np.float64)
 
 
+def _view_users(data: dict[str, Any], view: int) -> set[int | str]:
+    """Accessors (by index) and other objects (by JSON pointer) that reference bufferView ``view``."""
+    users: set[int | str] = set()
+    for a, acc in enumerate(data.get("accessors", [])):
+        sparse = acc.get("sparse") or {}
+        if view in (
+            acc.get("bufferView"),
+            sparse.get("indices", {}).get("bufferView"),
+            sparse.get("values", {}).get("bufferView"),
+        ):
+            users.add(a)
+    for i, img in enumerate(data.get("images", [])):
+        if img.get("bufferView") == view:
+            users.add(f"/images/{i}")
+    for m, mesh in enumerate(data.get("meshes", [])):
+        for p, prim in enumerate(mesh.get("primitives", [])):
+            draco = prim.get("extensions", {}).get("KHR_draco_mesh_compression", {})
+            if draco.get("bufferView") == view:
+                users.add(f"/meshes/{m}/primitives/{p}")
+    return users
+
+
 def _aliased_accessors(data: dict[str, Any]) -> set[int]:
     """Accessors whose stored bytes overlap another accessor's (conservatively)."""
     from .accessors import COMPONENT_DTYPES, TYPE_SIZES
@@ -943,7 +1003,7 @@ def _disjoint_slots(a: tuple[int, int, int, int] | None, b: tuple[int, int, int,
     return a1 <= b0 or b1 <= a0
 
 
-def bake_fit(doc: GltfDocument, fit: Fit) -> BakeReport:
+def bake_fit(doc: GltfDocument, fit: Fit, *, dequantize: bool = False) -> BakeReport:
     """Rewrite ``doc`` so that it renders as ``fit`` maps it, without a new node.
 
     Modified in place: the JSON and the buffers of ``doc``.
@@ -952,6 +1012,9 @@ def bake_fit(doc: GltfDocument, fit: Fit) -> BakeReport:
     ----------
     doc : GltfDocument
     fit : Fit
+    dequantize : bool
+        Rewrite quantized (integer) positions and morph position deltas as float32
+        instead of folding the fit into their node; compressed data is never re-encoded.
 
     Returns
     -------
@@ -963,7 +1026,7 @@ def bake_fit(doc: GltfDocument, fit: Fit) -> BakeReport:
         The fit cannot be baked exactly; the message names the node, mesh, animation
         or extension. ``doc`` may be partly edited then: open the file again.
     """
-    baker = _Baker(doc, fit)
+    baker = _Baker(doc, fit, dequantize=dequantize)
     baker.check()
     baker.plan()
     baker.execute()
@@ -974,5 +1037,7 @@ def bake_fit(doc: GltfDocument, fit: Fit) -> BakeReport:
         parts.append(f"folded into the scale of {len(r.folded_nodes)} node(s) with quantized or compressed geometry")
     if r.copied_meshes:
         parts.append(f"{r.copied_meshes} mesh(es) copied for users that need different maps")
+    if baker.dequantized:
+        parts.append(f"{len(baker.dequantized)} quantized accessor(s) dequantized to float32 as asked")
     r.reason = "; ".join(parts)
     return r
