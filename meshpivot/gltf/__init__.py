@@ -81,6 +81,7 @@ class GltfAsset(Asset):
                 f"cannot write {dest.suffix or '(no extension)'!r} from a glTF input; use .glb or .gltf",
                 dest.name,
             )
+        self._doc = None  # release the measured document's mapped pages before editing a fresh copy
         if options.mode in ("bake", "auto"):
             doc = read_document(self.path)  # a fresh copy to edit
             try:

@@ -22,19 +22,21 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import os
 import shutil
 import struct
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 from urllib.parse import unquote, unquote_to_bytes
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import OutputError, UnreadableInputError, UnsupportedInputError
+from ..errors import NonFiniteInputError, OutputError, UnreadableInputError, UnsupportedInputError
 
 __all__ = [
     "BUFFER_MIME_TYPES",
@@ -44,6 +46,7 @@ __all__ = [
     "BufferSource",
     "Bytes",
     "GltfDocument",
+    "check_structure",
     "dumps_json",
     "parse_data_uri",
     "read_document",
@@ -114,6 +117,41 @@ class _Buffer:
             self._joined = None
         self.edited = True
         return seg
+
+    def make_range_writable(self, start: int, end: int) -> Bytes:
+        """A writable view of bytes ``start..end``, copying only that range (copy-on-write).
+
+        A read-only segment is split around the range, so the rest of a large mapped
+        buffer stays a view of the file. A range that spans segments merges them into one
+        writable copy (views handed out earlier for those segments then go stale).
+        """
+        try:
+            k = self.find(start, end)
+        except IndexError:
+            ks = [j for j, (o, sg) in enumerate(self.segments) if o < end and o + len(sg) > start]
+            first = self.segments[ks[0]][0]
+            merged = np.concatenate([self.segments[j][1] for j in ks])
+            self.segments[ks[0] : ks[-1] + 1] = [(first, merged)]
+            self.writable[ks[0] : ks[-1] + 1] = [True]
+            self._joined = None
+            self.edited = True
+            return merged[start - first : end - first]
+        off, seg = self.segments[k]
+        if not self.writable[k]:
+            a, b = start - off, end - off
+            pieces: list[tuple[int, Bytes, bool]] = []
+            if a > 0:
+                pieces.append((off, seg[:a], False))
+            pieces.append((start, np.array(seg[a:b], dtype=np.uint8, copy=True), True))
+            if b < len(seg):
+                pieces.append((end, seg[b:], False))
+            self.segments[k : k + 1] = [(o, sg) for o, sg, _ in pieces]
+            self.writable[k : k + 1] = [w for _, _, w in pieces]
+            self._joined = None
+            k += 1 if a > 0 else 0
+            off, seg = self.segments[k]
+        self.edited = True
+        return seg[start - off : end - off]
 
     def joined(self) -> Bytes:
         if len(self.segments) == 1:
@@ -202,8 +240,26 @@ def _map_file(path: Path, offset: int = 0, length: int | None = None) -> Bytes:
     if length <= 0:
         return _EMPTY
     mm = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(length,))
+    _MAPPED[id(mm)] = mm
     out: Bytes = np.ndarray((length,), dtype=np.uint8, buffer=mm)
     return out
+
+
+# Live read-only file maps, so that writing can hand unchanged ranges to the kernel
+# (os.copy_file_range) instead of copying them through Python.
+_MAPPED: weakref.WeakValueDictionary[int, np.memmap[Any, Any]] = weakref.WeakValueDictionary()
+
+
+def file_region(part: Bytes) -> tuple[str, int] | None:
+    """``(path, offset)`` of the file bytes that ``part`` is a read-only view of, or ``None``."""
+    if part.flags.writeable or not part.flags.c_contiguous or part.dtype != np.uint8:
+        return None
+    ptr = part.__array_interface__["data"][0]
+    for mm in list(_MAPPED.values()):
+        base = mm.__array_interface__["data"][0]
+        if base <= ptr and ptr + len(part) <= base + len(mm) and mm.filename is not None:
+            return str(mm.filename), int(mm.offset) + (ptr - base)
+    return None
 
 
 def _pad(n: int, align: int = 4) -> int:
@@ -370,18 +426,14 @@ class GltfDocument:
             )
         if self.sources[index].kind == "none" and length > 0 and len(buf.segments) == 1:
             raise UnreadableInputError(f"/buffers/{index} has no uri and no data to read")
+        if writable:
+            return buf.make_range_writable(start, end)
         try:
             k = buf.find(start, end)
         except IndexError:
-            if writable:
-                raise UnreadableInputError(
-                    f"bytes {start}..{end} of /buffers/{index} span appended segments"
-                ) from None
             return buf.joined()[start:end]
-        off, _ = buf.segments[k]
-        seg = buf.make_writable(k) if writable else buf.segments[k][1]
-        out = seg[start - off : end - off]
-        return out if writable else _readonly(out)
+        off, seg = buf.segments[k]
+        return _readonly(seg[start - off : end - off])
 
     def writable_buffer(self, index: int) -> Bytes:
         """All bytes of buffer ``index`` as one writable array (copied once).
@@ -842,8 +894,36 @@ def _write_glb_file(
         for (ctype, parts), n in zip(chunks, sizes, strict=True):
             fh.write(struct.pack("<II", n + _pad(n), ctype))
             for p in parts:
-                fh.write(p.data)
+                _write_part(fh, p)
             fh.write(b"\0" * _pad(n))
+
+
+_KERNEL_COPY_MIN = 1 << 20  # below this, a plain write is as fast
+
+
+def _write_part(fh: BinaryIO, part: Bytes) -> None:
+    """Write ``part``; unchanged ranges of a mapped input file are copied by the kernel."""
+    region = file_region(part) if len(part) >= _KERNEL_COPY_MIN else None
+    if region is None:
+        fh.write(part.data)
+        return
+    fh.flush()
+    path, offset = region
+    out_fd = fh.fileno()
+    with open(path, "rb") as src:
+        remaining, pos = len(part), offset
+        try:
+            while remaining:
+                n = os.copy_file_range(src.fileno(), out_fd, remaining, pos)
+                if n == 0:
+                    break
+                remaining -= n
+                pos += n
+        except (OSError, AttributeError):
+            pass  # no copy_file_range here (or across these file systems): copy the rest below
+        if remaining:
+            os.lseek(out_fd, 0, os.SEEK_END)
+            fh.write(part[len(part) - remaining :].data)
 
 
 def _byte_length(buf: dict[str, Any], i: int) -> int:
@@ -909,6 +989,254 @@ def resolve_uri(uri: str, folder: Path, where: str) -> tuple[str, Path]:
     return rel, target
 
 
+#: Top-level arrays of objects and what their entries are called in messages.
+_ARRAYS = (
+    "accessors", "animations", "bufferViews", "buffers", "cameras", "images", "materials",
+    "meshes", "nodes", "samplers", "scenes", "skins", "textures",
+)  # fmt: skip
+
+
+_COMPONENT_TYPES = (5120, 5121, 5122, 5123, 5125, 5126)
+_ACCESSOR_TYPES = ("SCALAR", "VEC2", "VEC3", "VEC4", "MAT2", "MAT3", "MAT4")
+# The accessor types glTF requires for what meshpivot reads or transforms (JOINTS_n and
+# WEIGHTS_n are looked up without their number).
+_ATTRIBUTE_TYPES = {"POSITION": "VEC3", "NORMAL": "VEC3", "TANGENT": "VEC4", "JOINTS": "VEC4", "WEIGHTS": "VEC4"}
+_TARGET_TYPES = {"POSITION": "VEC3", "NORMAL": "VEC3", "TANGENT": "VEC3"}
+_INSTANCE_TYPES = {"TRANSLATION": "VEC3", "ROTATION": "VEC4", "SCALE": "VEC3"}
+_CHANNEL_TYPES = {"translation": "VEC3", "rotation": "VEC4", "scale": "VEC3", "weights": "SCALAR"}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Checker:
+    """Walks the glTF JSON once: types of the containers meshpivot reads, and every index."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.sizes: dict[str, int] = {}
+        for key in _ARRAYS:
+            arr = data.get(key, [])
+            if not isinstance(arr, list):
+                raise UnreadableInputError(f"/{key} is not an array")
+            for i, item in enumerate(arr):
+                if not isinstance(item, dict):
+                    raise UnreadableInputError(f"/{key}/{i} is not an object")
+                self.extensions(item, f"/{key}/{i}")
+            self.sizes[key] = len(arr)
+
+    def index(self, value: Any, kind: str, where: str) -> None:
+        n = self.sizes[kind]
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < n:
+            raise UnreadableInputError(f"{where} is {_short(value)}; the file has {n} {kind}")
+
+    def opt(self, obj: dict[str, Any], key: str, kind: str, where: str) -> None:
+        if key in obj:
+            self.index(obj[key], kind, f"{where}/{key}")
+
+    def obj(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise UnreadableInputError(f"{where} is {_short(value)}; expected an object")
+        return value
+
+    def arr(self, obj: dict[str, Any], key: str, where: str) -> list[Any]:
+        value = obj.get(key, [])
+        if not isinstance(value, list):
+            raise UnreadableInputError(f"{where}/{key} is not an array")
+        return value
+
+    def numbers(self, obj: dict[str, Any], key: str, where: str) -> None:
+        for k, v in enumerate(self.arr(obj, key, where)):
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise UnreadableInputError(f"{where}/{key}/{k} is {_short(v)}; expected a number")
+            try:
+                finite = math.isfinite(v)
+            except OverflowError:  # an integer beyond float64
+                finite = False
+            if not finite:
+                raise NonFiniteInputError(
+                    f"{where}/{key}/{k} is {_short(v)}; expected a finite number (not NaN or infinity)"
+                )
+
+    def extensions(self, obj: dict[str, Any], where: str) -> dict[str, Any]:
+        ext = obj.get("extensions", {})
+        if not isinstance(ext, dict):
+            raise UnreadableInputError(f"{where}/extensions is {_short(ext)}; expected an object")
+        return ext
+
+    def accessor_map(self, value: Any, where: str, types: dict[str, str] | None = None) -> None:
+        for name, acc in self.obj(value, where).items():
+            self.index(acc, "accessors", f"{where}/{name}")
+            expected = (types or {}).get(name.split("_")[0] if name[-1:].isdigit() else name)
+            if expected is not None:
+                self.typed(acc, expected, f"{where}/{name}")
+
+    def component(self, acc: int, allowed: tuple[int, ...], where: str) -> None:
+        """The accessor named at ``where`` has a ``componentType`` that glTF allows there."""
+        got = self.data["accessors"][acc].get("componentType")
+        if got not in allowed:
+            raise UnreadableInputError(
+                f"{where} is accessor {acc} of componentType {_short(got)}; expected one of "
+                + ", ".join(map(str, allowed))
+            )
+
+    def typed(self, acc: int, expected: str, where: str) -> None:
+        """The accessor named at ``where`` has the ``type`` that glTF requires there."""
+        got = self.data["accessors"][acc].get("type")
+        if got != expected:
+            raise UnreadableInputError(f"{where} is accessor {acc} of type {_short(got)}; expected {expected}")
+
+    def run(self) -> None:
+        d = self.data
+        for i, acc in enumerate(d.get("accessors", [])):
+            where = f"/accessors/{i}"
+            self.opt(acc, "bufferView", "bufferViews", where)
+            self.choice(acc, "componentType", _COMPONENT_TYPES, where)
+            self.choice(acc, "type", _ACCESSOR_TYPES, where)
+            self.count(acc, "count", where)
+            self.count(acc, "byteOffset", where, required=False)
+            if not isinstance(acc.get("normalized", False), bool):
+                raise UnreadableInputError(f"{where}/normalized is {_short(acc['normalized'])}; expected true or false")
+            if "sparse" in acc:
+                sw = f"{where}/sparse"
+                sparse = self.obj(acc["sparse"], sw)
+                self.count(sparse, "count", sw)
+                for part in ("indices", "values"):
+                    pw = f"{sw}/{part}"
+                    self.index(self.obj(sparse.get(part), pw).get("bufferView"), "bufferViews", f"{pw}/bufferView")
+                    self.count(sparse[part], "byteOffset", pw, required=False)
+                self.choice(sparse["indices"], "componentType", (5121, 5123, 5125), f"{sw}/indices")
+        for i, view in enumerate(d.get("bufferViews", [])):
+            where = f"/bufferViews/{i}"
+            self.index(view.get("buffer"), "buffers", f"{where}/buffer")
+            self.count(view, "byteOffset", where, required=False)
+            self.count(view, "byteLength", where)
+            stride = view.get("byteStride", 4)
+            if not isinstance(stride, int) or isinstance(stride, bool) or not 4 <= stride <= 252:
+                raise UnreadableInputError(f"{where}/byteStride is {_short(stride)}; expected an integer in 4..252")
+            meshopt = self.extensions(view, f"/bufferViews/{i}").get("EXT_meshopt_compression")
+            if meshopt is not None:
+                mw = f"/bufferViews/{i}/extensions/EXT_meshopt_compression"
+                self.index(self.obj(meshopt, mw).get("buffer"), "buffers", f"{mw}/buffer")
+        if "scene" in d:
+            self.index(d["scene"], "scenes", "/scene")
+        for i, scene in enumerate(d.get("scenes", [])):
+            for k, n in enumerate(self.arr(scene, "nodes", f"/scenes/{i}")):
+                self.index(n, "nodes", f"/scenes/{i}/nodes/{k}")
+        for i, node in enumerate(d.get("nodes", [])):
+            where = f"/nodes/{i}"
+            for k, c in enumerate(self.arr(node, "children", where)):
+                self.index(c, "nodes", f"{where}/children/{k}")
+            for key, kind in (("mesh", "meshes"), ("skin", "skins"), ("camera", "cameras")):
+                self.opt(node, key, kind, where)
+            self.numbers(node, "weights", where)
+            self.transform(node, where)
+            inst = self.extensions(node, where).get("EXT_mesh_gpu_instancing")
+            if inst is not None:
+                iw = f"{where}/extensions/EXT_mesh_gpu_instancing"
+                self.accessor_map(self.obj(inst, iw).get("attributes", {}), f"{iw}/attributes", _INSTANCE_TYPES)
+        for i, mesh in enumerate(d.get("meshes", [])):
+            self.numbers(mesh, "weights", f"/meshes/{i}")
+            for p, prim in enumerate(self.arr(mesh, "primitives", f"/meshes/{i}")):
+                where = f"/meshes/{i}/primitives/{p}"
+                self.obj(prim, where)
+                self.accessor_map(prim.get("attributes", {}), f"{where}/attributes", _ATTRIBUTE_TYPES)
+                self.opt(prim, "indices", "accessors", where)
+                if "indices" in prim:
+                    self.typed(prim["indices"], "SCALAR", f"{where}/indices")
+                    self.component(prim["indices"], (5121, 5123, 5125), f"{where}/indices")
+                self.opt(prim, "material", "materials", where)
+                for t, target in enumerate(self.arr(prim, "targets", where)):
+                    self.accessor_map(target, f"{where}/targets/{t}", _TARGET_TYPES)
+                draco = self.extensions(prim, where).get("KHR_draco_mesh_compression")
+                if draco is not None:
+                    dw = f"{where}/extensions/KHR_draco_mesh_compression"
+                    self.index(self.obj(draco, dw).get("bufferView"), "bufferViews", f"{dw}/bufferView")
+                    self.obj(draco.get("attributes", {}), f"{dw}/attributes")
+        for i, skin in enumerate(d.get("skins", [])):
+            for k, j in enumerate(self.arr(skin, "joints", f"/skins/{i}")):
+                self.index(j, "nodes", f"/skins/{i}/joints/{k}")
+            self.opt(skin, "inverseBindMatrices", "accessors", f"/skins/{i}")
+            if "inverseBindMatrices" in skin:
+                self.typed(skin["inverseBindMatrices"], "MAT4", f"/skins/{i}/inverseBindMatrices")
+            self.opt(skin, "skeleton", "nodes", f"/skins/{i}")
+        for i, img in enumerate(d.get("images", [])):
+            self.opt(img, "bufferView", "bufferViews", f"/images/{i}")
+        for i, tex in enumerate(d.get("textures", [])):
+            self.opt(tex, "source", "images", f"/textures/{i}")
+            self.opt(tex, "sampler", "samplers", f"/textures/{i}")
+        for a, anim in enumerate(d.get("animations", [])):
+            where = f"/animations/{a}"
+            samplers = self.arr(anim, "samplers", where)
+            for s, sampler in enumerate(samplers):
+                sw = f"{where}/samplers/{s}"
+                self.index(self.obj(sampler, sw).get("input"), "accessors", f"{sw}/input")
+                self.index(sampler.get("output"), "accessors", f"{sw}/output")
+            for c, ch in enumerate(self.arr(anim, "channels", where)):
+                cw = f"{where}/channels/{c}"
+                si = self.obj(ch, cw).get("sampler")
+                if not isinstance(si, int) or isinstance(si, bool) or not 0 <= si < len(samplers):
+                    raise UnreadableInputError(f"{cw}/sampler is {_short(si)}; {where} has {len(samplers)} samplers")
+                target = self.obj(ch.get("target"), f"{cw}/target")
+                self.opt(target, "node", "nodes", f"{cw}/target")
+                expected = _CHANNEL_TYPES.get(str(target.get("path")))
+                if expected is not None:
+                    self.typed(samplers[si]["output"], expected, f"{where}/samplers/{si}/output")
+        for key in ("extensionsUsed", "extensionsRequired"):
+            for k, name in enumerate(self.arr(d, key, "")):
+                if not isinstance(name, str):
+                    raise UnreadableInputError(f"/{key}/{k} is {_short(name)}; expected a string")
+        lights = self.extensions(d, "").get("KHR_lights_punctual")
+        if lights is not None:
+            lw = "/extensions/KHR_lights_punctual"
+            for k, light in enumerate(self.arr(self.obj(lights, lw), "lights", lw)):
+                self.obj(light, f"{lw}/lights/{k}")
+
+    def choice(self, obj: dict[str, Any], key: str, allowed: tuple[Any, ...], where: str) -> None:
+        value = obj.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or value not in allowed:
+            raise UnreadableInputError(
+                f"{where}/{key} is {_short(value)}; expected one of {', '.join(map(str, allowed))}"
+            )
+
+    def count(self, obj: dict[str, Any], key: str, where: str, *, required: bool = True) -> None:
+        if key not in obj and not required:
+            return
+        value = obj.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise UnreadableInputError(f"{where}/{key} is {_short(value)}; expected an integer >= 0")
+
+    def transform(self, node: dict[str, Any], where: str) -> None:
+        for key, n in (("matrix", 16), ("translation", 3), ("rotation", 4), ("scale", 3)):
+            if key in node:
+                value = node[key]
+                if not isinstance(value, list) or len(value) != n:
+                    raise UnreadableInputError(f"{where}/{key} is {_short(value)}; expected {n} numbers")
+                self.numbers(node, key, where)
+
+
+def check_structure(data: dict[str, Any]) -> None:
+    """Check the glTF JSON's containers and indices before anything reads them.
+
+    Every top-level array (``nodes``, ``meshes``, ...) must be an array of objects;
+    every index meshpivot follows (scene roots, children, mesh, skin, accessors of
+    attributes, indices, targets, skins and animations, bufferViews of accessors and
+    images, buffers of bufferViews, Draco and meshopt references, instancing
+    attributes) must name an existing object; ``extensions`` must be objects and
+    morph ``weights`` finite numbers. The glTF validator reports each of these as an
+    error too.
+
+    Raises
+    ------
+    UnreadableInputError
+        The first problem, with its JSON pointer.
+    """
+    checker = _Checker(data)
+    checker.run()
+
+
 def read_document(path: str | Path) -> GltfDocument:
     """Open a ``.glb`` or ``.gltf`` file (chosen by its first bytes, then its name).
 
@@ -959,9 +1287,18 @@ def _parse_json(raw: bytes, what: str) -> dict[str, Any]:
         raise UnreadableInputError(
             f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
+    except RecursionError:  # the decoder recurses once per nested array or object
+        raise UnreadableInputError(f"{what} is nested too deeply to read (arrays or objects in arrays ...)") from None
     if not isinstance(data, dict):
         raise UnreadableInputError(f"{what} is a JSON {type(data).__name__}; expected an object")
     return data
+
+
+def _check_images(doc: GltfDocument) -> None:
+    """URI safety and presence of external images, checked up front (``apply`` copies them)."""
+    for rel, target, where in doc._external_images():
+        if not target.is_file():
+            raise UnreadableInputError(f"{where} {rel!r}: no such file beside the asset")
 
 
 def _read_gltf(p: Path) -> GltfDocument:
@@ -970,8 +1307,9 @@ def _read_gltf(p: Path) -> GltfDocument:
     except OSError as exc:
         raise UnreadableInputError(f"cannot read: {(exc.strerror or str(exc)).lower()}") from None
     data = _parse_json(raw, "the glTF JSON")
+    check_structure(data)
     doc = GltfDocument(data, path=p, format="gltf")
-    doc._external_images()  # URI safety of images, checked up front
+    _check_images(doc)
     return doc
 
 
@@ -1013,6 +1351,7 @@ def _read_glb(p: Path, head: bytes, size: int) -> GltfDocument:
             raise UnreadableInputError(f"GLB has a second JSON chunk (chunk {k})")
         else:
             extra.append((ctype, payload))
+    check_structure(js)
     doc = GltfDocument(js, path=p, format="glb", glb_bin=glb_bin, extra_chunks=extra, bin_first=bin_first)
-    doc._external_images()
+    _check_images(doc)
     return doc
