@@ -48,7 +48,7 @@ from .accessors import (
     update_min_max,
 )
 from .compression import draco_extension
-from .document import GltfDocument
+from .document import GltfDocument, release_pages
 from .scene import SceneGraph
 
 __all__ = ["BAKE_SAFE_EXTENSIONS", "BakeReport", "bake_fit"]
@@ -711,6 +711,7 @@ class _Baker:
             else:
                 assert src is not None
                 chunk = np.array(src[k : k + CHUNK].reshape(len(rows), info.ncomp))
+                release_pages(src[k : k + CHUNK])
                 vals = decode_normalized(chunk) if info.normalized else chunk
             stored = _encode(info, fn(vals, rows))
             out[k : k + len(rows)] = stored

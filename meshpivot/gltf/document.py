@@ -23,6 +23,7 @@ import base64
 import binascii
 import json
 import math
+import mmap
 import os
 import shutil
 import struct
@@ -248,6 +249,33 @@ def _map_file(path: Path, offset: int = 0, length: int | None = None) -> Bytes:
 # Live read-only file maps, so that writing can hand unchanged ranges to the kernel
 # (os.copy_file_range) instead of copying them through Python.
 _MAPPED: weakref.WeakValueDictionary[int, np.memmap[Any, Any]] = weakref.WeakValueDictionary()
+
+
+def release_pages(arr: NDArray[Any]) -> None:
+    """Drop the resident pages of the file map that ``arr`` views (best effort, no-op otherwise).
+
+    Read-only file pages cost no correctness to drop: touching them again re-reads the
+    file. Hot loops call this after each chunk so that memory does not grow with the file.
+    """
+    base: Any = arr
+    while base is not None and not isinstance(base, np.memmap):
+        base = getattr(base, "base", None)
+    if not isinstance(base, np.memmap):
+        return
+    raw = getattr(base, "_mmap", None)
+    if raw is None or not hasattr(raw, "madvise") or arr.size == 0:
+        return
+    page = mmap.PAGESIZE
+    map_ptr = base.__array_interface__["data"][0] - int(base.offset) % mmap.ALLOCATIONGRANULARITY
+    lo = arr.__array_interface__["data"][0] - map_ptr
+    span = sum((n - 1) * abs(st) for n, st in zip(arr.shape, arr.strides, strict=True)) + arr.itemsize
+    start = max(0, lo - lo % page)
+    end = min(len(raw), lo + span)
+    if end > start:
+        try:
+            raw.madvise(mmap.MADV_DONTNEED, start, end - start)
+        except (OSError, ValueError):
+            pass
 
 
 def file_region(part: Bytes) -> tuple[str, int] | None:

@@ -25,7 +25,7 @@ from ..formats.base import Measurement
 from ..vectors import CHUNK, merge_bounds, point_bounds
 from .accessors import accessor_info, accessor_view, read_accessor
 from .compression import DracoPrimitive, decode_draco_primitive, draco_extension
-from .document import GltfDocument
+from .document import GltfDocument, release_pages
 from .scene import SceneGraph, default_scene_index, quaternion_matrices, scene_roots
 
 __all__ = [
@@ -107,6 +107,7 @@ def _used_mask(prim: _Primitive, n: int) -> NDArray[np.bool_] | None:
         if top >= n:
             raise UnreadableInputError(f"{prim.where}/indices reference vertex {top} but POSITION has {n} vertices")
         mask[part] = True
+        release_pages(part)
     if mask.all():
         return None  # every vertex is drawn: no need to select
     return mask
@@ -189,7 +190,13 @@ def transformed_bounds(points: F64, matrix: F64, *, what: str = "points") -> Box
     """
     lin = matrix[:3, :3]
     if np.count_nonzero(lin - np.diag(np.diag(lin))) == 0:
-        lo, hi = point_bounds(points, what=what)
+        # Chunk by chunk, dropping each chunk's file pages: memory does not grow with the file.
+        parts = []
+        for k in range(0, len(points), 4 * CHUNK):
+            chunk = points[k : k + 4 * CHUNK]
+            parts.append(point_bounds(chunk, what=what))
+            release_pages(chunk)
+        lo, hi = merge_bounds(parts) if parts else point_bounds(points, what=what)
         s = np.diag(lin)
         t = matrix[:3, 3]
         a = lo * s + t
