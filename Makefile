@@ -2,7 +2,8 @@
 #   make demo    fit the sample chair (GLB and OBJ) into out/
 #   make test    lint, then the whole test suite (installs the Khronos validator)
 #   make lint    ruff check + mypy (strict)
-#   make bench   time the core fit on 10^4 .. 10^7 vertices
+#   make bench   time the core fit, then meshpivot against trimesh, glTF-Transform and cp
+#   make fuzz    a long fuzzing campaign with fresh random cases (FUZZ_EXAMPLES per test)
 #   make clean   remove outputs and caches; make distclean also .venv and node_modules
 
 PYTHON ?= python3
@@ -18,7 +19,7 @@ PYTEST_ARGS ?=
 
 SAMPLES := samples/chair.glb samples/chair.obj samples/chair.mtl
 
-.PHONY: all venv install node_modules demo test lint bench clean distclean
+.PHONY: all venv install node_modules demo test lint bench fuzz clean distclean
 
 all: test
 
@@ -57,6 +58,20 @@ test: lint $(NODE_STAMP)
 
 bench: $(VENV_STAMP)
 	$(PY) benchmarks/bench_core.py
+	$(MAKE) --no-print-directory bench-peers
+
+# meshpivot against trimesh, glTF-Transform and cp (benchmarks/README.md); e.g.
+# make bench-peers BENCH_ARGS='--quick --runs 1'. Without node/npm glTF-Transform is skipped.
+.PHONY: bench-peers
+bench-peers: $(VENV_STAMP)
+	-@$(MAKE) --no-print-directory $(NODE_STAMP) || echo "bench: npm packages not installed; glTF-Transform will be skipped"
+	$(PY) benchmarks/bench_peers.py $(BENCH_ARGS)
+
+FUZZ_EXAMPLES ?= 50000
+
+fuzz: $(VENV_STAMP)
+	MESHPIVOT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MESHPIVOT_FUZZ_RANDOM=1 \
+		$(PY) -m pytest -p no:cacheprovider -q tests/test_fuzz.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf out build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from meshpivot.errors import EmptyInputError, MissingDependencyError, UnreadableInputError
+from meshpivot.errors import EmptyInputError, MissingDependencyError, UnreadableInputError, UnsupportedInputError
 from meshpivot.gltf import GltfAsset
+from meshpivot.gltf.accessors import read_accessor
 from meshpivot.gltf.document import GltfDocument, read_document
 from meshpivot.gltf.measure import measure_document, transformed_bounds
 
@@ -341,6 +342,45 @@ def test_gpu_instances_are_each_bounded() -> None:
     m = measure_document(doc)
     np.testing.assert_array_equal(m.lo, [-1, -2, -2])
     np.testing.assert_array_equal(m.hi, [12, 2, 2])
+
+
+def _instanced(points: np.ndarray, n: int, rotated: bool) -> GltfDocument:
+    rng = np.random.default_rng(7)
+    t = rng.uniform(-100, 100, (n, 3)).astype("<f4")
+    attrs: dict[str, int] = {"TRANSLATION": 1}
+    arrays = [points, t]
+    if rotated:
+        q = rng.normal(size=(n, 4))
+        arrays.append((q / np.linalg.norm(q, axis=1, keepdims=True)).astype("<f4"))
+        attrs["ROTATION"] = 2
+    return build(
+        {"extensionsUsed": ["EXT_mesh_gpu_instancing"], "scenes": [{"nodes": [0]}],
+         "nodes": [{"mesh": 0, "extensions": {"EXT_mesh_gpu_instancing": {"attributes": attrs}}}],
+         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+         "accessors": [acc(0, len(points)), acc(1, n)] + ([acc(2, n, "VEC4")] if rotated else [])},
+        arrays,
+    )
+
+
+def test_many_unrotated_instances_cost_one_bounds_pass() -> None:
+    # 20 000 instances of 20 000 points: once a time bomb (every instance re-bounded every point).
+    pts = np.random.default_rng(3).uniform(-1, 1, (20_000, 3)).astype("<f4")
+    doc = _instanced(pts, 20_000, rotated=False)
+    t = read_accessor(doc, 1).astype(np.float64)
+    m = measure_document(doc)
+    np.testing.assert_array_equal(m.lo, pts.min(0).astype(np.float64) + t.min(0))
+    np.testing.assert_array_equal(m.hi, pts.max(0).astype(np.float64) + t.max(0))
+
+
+def test_too_many_rotated_instance_points_are_refused_not_left_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    from meshpivot.gltf import measure as measure_module
+
+    monkeypatch.setattr(measure_module, "INSTANCE_WORK_LIMIT", 50_000)
+    doc = _instanced(CUBE, 10_000, rotated=True)  # 80 000 point transforms
+    with pytest.raises(UnsupportedInputError, match="rotated GPU instances of 8 vertices"):
+        measure_document(doc)
+    monkeypatch.setattr(measure_module, "INSTANCE_WORK_LIMIT", 100_000)
+    assert np.all(np.isfinite(measure_document(doc).lo))
 
 
 def test_no_scene_is_empty() -> None:

@@ -120,12 +120,15 @@ def read_ply_header(raw: bytes, path: Path) -> PlyHeader:
             elif tokens[0] == "property":
                 if not elements:
                     raise ValueError("property before any element")
+                name = tokens[4] if tokens[1] == "list" else tokens[2]
+                if any(name == known for known, _ in elements[-1].properties):
+                    raise ValueError(f"property {name!r} appears twice in element {elements[-1].name!r}")
                 if tokens[1] == "list":
                     for code in tokens[2:4]:
                         _TYPES[code]  # validates the count and item types (KeyError)
-                    elements[-1].properties.append((tokens[4], None))
+                    elements[-1].properties.append((name, None))
                 else:
-                    elements[-1].properties.append((tokens[2], _TYPES[tokens[1]]))
+                    elements[-1].properties.append((name, _TYPES[tokens[1]]))
             else:
                 raise ValueError(f"unknown keyword {tokens[0]!r}")
         except (IndexError, KeyError, ValueError) as exc:
@@ -135,7 +138,33 @@ def read_ply_header(raw: bytes, path: Path) -> PlyHeader:
         raise UnreadableInputError(
             f"PLY format is {encoding!r}; expected ascii, binary_little_endian or binary_big_endian", path
         )
-    return PlyHeader(encoding=encoding, elements=elements, data_start=data_start)
+    header = PlyHeader(encoding=encoding, elements=elements, data_start=data_start)
+    _check_room(header, len(raw) - data_start, path)
+    return header
+
+
+def _check_room(header: PlyHeader, available: int, path: Path) -> None:
+    """Refuse element counts the data cannot hold, before any reader allocates for them.
+
+    A binary record takes at least its fixed properties plus the count of each list
+    property; an ASCII record at least one token per property, each a character and
+    a separator.
+    """
+    need = 0
+    for element in header.elements:
+        if element.count < 0:
+            raise UnreadableInputError(f"PLY element {element.name!r} has count {element.count}", path)
+        if header.encoding == "ascii":
+            size = 2 * max(len(element.properties), 1)
+        else:
+            size = sum(np.dtype(t).itemsize if t is not None else 1 for _, t in element.properties)
+        need += element.count * size
+        if need > available + (1 if header.encoding == "ascii" else 0):
+            raise UnreadableInputError(
+                f"PLY header promises {element.count} {element.name!r} records, but the {available} bytes "
+                f"of data cannot hold them: truncated or corrupt",
+                path,
+            )
 
 
 def _text(value: float, code: str) -> str:

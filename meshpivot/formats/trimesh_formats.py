@@ -57,7 +57,11 @@ def _drawn_points(geometry: Any) -> NDArray[Any] | None:
     vertices: NDArray[Any] = np.asarray(geometry.vertices)
     faces = getattr(geometry, "faces", None)
     if isinstance(geometry, trimesh.Trimesh) and faces is not None and len(faces):
-        drawn: NDArray[Any] = vertices[np.unique(np.asarray(faces))]
+        used = np.unique(np.asarray(faces))
+        if used[0] < 0 or used[-1] >= len(vertices):
+            bad = int(used[0] if used[0] < 0 else used[-1])
+            raise UnreadableInputError(f"a face refers to vertex {bad}, but there are {len(vertices)} vertices")
+        drawn: NDArray[Any] = vertices[used]
         return drawn
     return vertices
 

@@ -22,6 +22,7 @@ from .document import GltfDocument
 
 __all__ = [
     "COMPONENT_DTYPES",
+    "MAX_IMPLICIT_BYTES",
     "TYPE_SIZES",
     "AccessorInfo",
     "accessor_info",
@@ -54,6 +55,9 @@ TYPE_SIZES: dict[str, int] = {
     "MAT4": 16,
 }
 _MAT_ROWS = {"MAT2": 2, "MAT3": 3, "MAT4": 4}
+#: Most bytes an accessor without a bufferView may stand for (it is all zeros but for
+#: its sparse values, so no bytes of the file back it): 256 MiB.
+MAX_IMPLICIT_BYTES = 1 << 28
 
 
 class AccessorInfo:
@@ -157,6 +161,12 @@ class AccessorInfo:
                 )
         elif offset:
             raise UnreadableInputError(f"{where}/byteOffset is {offset} but there is no bufferView")
+        elif count * self.element_size > MAX_IMPLICIT_BYTES:
+            # No bytes in the file back these elements (zeros, maybe sparse): refuse before allocating.
+            raise UnreadableInputError(
+                f"{where}/count is {count}; without a bufferView its zeros would need "
+                f"{count * self.element_size} bytes, more than the {MAX_IMPLICIT_BYTES} meshpivot allows"
+            )
         sparse = acc.get("sparse")
         self.sparse: dict[str, Any] | None = sparse if isinstance(sparse, dict) else None
         if sparse is not None and not isinstance(sparse, dict):
@@ -305,6 +315,13 @@ def _raw_values(doc: GltfDocument, info: AccessorInfo) -> NDArray[Any]:
         if len(indices) and int(indices.max()) >= info.count:
             raise UnreadableInputError(
                 f"{info.where}/sparse/indices reference element {int(indices.max())} of {info.count}"
+            )
+        steps = np.diff(indices.astype(np.int64))
+        if len(steps) and int(steps.min()) <= 0:
+            k = int(np.argmax(steps <= 0))
+            raise UnreadableInputError(
+                f"{info.where}/sparse/indices are not strictly increasing (element {k + 1} is "
+                f"{int(indices[k + 1])} after {int(indices[k])}), as glTF requires"
             )
         values = _sparse_part(doc, info, "values", info.dtype, info.ncomp, n)
         out[indices.astype(np.intp)] = values

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import EmptyInputError, UnreadableInputError
+from ..errors import EmptyInputError, NonFiniteInputError, UnreadableInputError, UnsupportedInputError
 from ..formats.base import Measurement
 from ..vectors import CHUNK, merge_bounds, point_bounds
 from .accessors import accessor_info, accessor_view, read_accessor
@@ -291,6 +291,37 @@ def instance_matrices(doc: GltfDocument, node: int) -> F64 | None:
     return m
 
 
+#: Point transforms that measuring rotated GPU instances may cost (instances x vertices):
+#: about five seconds of work. Beyond it a file is refused rather than left to run for minutes.
+INSTANCE_WORK_LIMIT = 500_000_000
+
+
+def _instance_boxes(points: NDArray[Any], node2world: F64, instances: F64, what: str) -> list[Box]:
+    """Boxes of ``points`` under every instance: the local box once for scale-only
+    instances (exact: the box of a scaled set is the scaled box), the points for rotated ones."""
+    boxes: list[Box] = []
+    local: Box | None = None
+    rotated = 0
+    for inst in instances:
+        m = node2world @ inst
+        lin = m[:3, :3]
+        if np.count_nonzero(lin - np.diag(np.diag(lin))) == 0:
+            if local is None:
+                local = point_bounds(points, what=what)
+            s, t = np.diag(lin), m[:3, 3]
+            a, b = local[0] * s + t, local[1] * s + t
+            boxes.append((np.minimum(a, b), np.maximum(a, b)))
+            continue
+        rotated += 1
+        if rotated * len(points) > INSTANCE_WORK_LIMIT:
+            raise UnsupportedInputError(
+                f"{what}: {len(instances)} rotated GPU instances of {len(points)} vertices are more than "
+                f"meshpivot measures exactly ({INSTANCE_WORK_LIMIT:.0e} point transforms)"
+            )
+        boxes.append(transformed_bounds(points, m, what=what))
+    return boxes
+
+
 class _Cache:
     """Decoded primitives and their morphed local points, shared by every node using a mesh."""
 
@@ -338,8 +369,7 @@ def _node_boxes(
             boxes.append(point_bounds(posed, what=what))
             counts["drawn_vertices"] += len(points)
         elif instances is not None:
-            for inst in instances:
-                boxes.append(transformed_bounds(points, graph.world[node] @ inst, what=what))
+            boxes.extend(_instance_boxes(points, graph.world[node], instances, what))
             counts["drawn_vertices"] += len(points) * len(instances)
         else:
             boxes.append(transformed_bounds(points, graph.world[node], what=what))
@@ -379,6 +409,9 @@ def world_bounds(doc: GltfDocument, scene: int | None = None) -> tuple[F64, F64,
     if not boxes:
         raise EmptyInputError(f"/scenes/{index} draws no vertex, so there is no bounding box")
     lo, hi = merge_bounds(boxes)
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        # Finite float32 positions under finite node transforms can still overflow float64.
+        raise NonFiniteInputError(f"/scenes/{index}: the world box overflows (a coordinate is beyond 1e308)")
     return lo, hi, counts
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import EmptyInputError, UnreadableInputError
+from ..errors import EmptyInputError, NonFiniteInputError, UnreadableInputError
 
 __all__ = [
     "SceneGraph",
@@ -110,8 +110,15 @@ def _numbers(node: dict[str, Any], key: str, n: int, where: str) -> NDArray[np.f
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
     )
     if not ok:
-        raise UnreadableInputError(f"{where}/{key} is {value!r}; expected {n} numbers")
-    return np.array(value, dtype=np.float64)
+        text = repr(value)
+        raise UnreadableInputError(f"{where}/{key} is {text[:60]}; expected {n} numbers")
+    try:
+        out = np.array(value, dtype=np.float64)
+    except OverflowError:  # an integer beyond float64
+        out = np.array([np.inf])
+    if not np.isfinite(out).all():
+        raise NonFiniteInputError(f"{where}/{key} is {value!r}; expected {n} finite numbers (no NaN or infinity)")
+    return out
 
 
 def local_matrix(node: dict[str, Any], where: str = "node") -> F64:
@@ -183,6 +190,10 @@ class SceneGraph:
         for i in order:
             p = self.parent[i]
             self.world[i] = self.local[i] if p < 0 else self.world[p] @ self.local[i]
+            if not np.isfinite(self.world[i]).all():
+                raise NonFiniteInputError(
+                    f"/nodes/{i}: its world matrix overflows (not finite); the node transforms are too large"
+                )
 
     def _topological_order(self, n: int) -> list[int]:
         order: list[int] = []
