@@ -5,11 +5,19 @@ take paths and a :class:`~meshpivot.options.FitOptions`, and return dataclasses 
 plain values. Output is written atomically: every file goes to a private staging
 folder beside the output first and is renamed into place only when all of it has
 been written, so a failed run leaves no output file and never touches the input.
+
+A run that is killed (SIGKILL, power loss) cannot remove its staging folder. Each
+run holds an exclusive ``flock`` on its staging folder while it lives, and the
+kernel drops the lock when the process dies however it dies; every ``apply`` first
+removes the ``.meshpivot-staging-*`` folders in its output folder whose lock
+nobody holds. So killed runs leave at most one staging folder behind, until the
+next run there. (Without ``flock``, on Windows, nothing is swept.)
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -24,6 +32,11 @@ from .errors import MeshPivotError, OutputError, SpecError
 from .fit import Fit, compute_fit, pivot_of_origin
 from .formats import KNOWN_EXTENSIONS, Measurement, open_asset
 from .options import FitOptions
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; staging folders of killed runs are then not swept
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "ApplyResult",
@@ -235,12 +248,15 @@ def apply_file(
             _check_output_name(dst_p)
             before = asset.measure()
             fit = compute_fit(before.lo, before.hi, options)
-            staging = _make_staging(out_dir)
+            _sweep_stale_staging(out_dir)
+            staging, lock = _make_staging(out_dir)
             try:
                 report = asset.write_fitted(fit, staging / dst_p.name, options)
                 files = _publish(staging, out_dir, dst_p.name)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
+                if lock is not None:
+                    os.close(lock)  # after the folder is gone: a sweeper never sees it unlocked
     except MeshPivotError as exc:
         raise exc.with_path(src_p) from None
     lo, hi = fit.target_bounds()
@@ -271,11 +287,74 @@ def _check_output_name(dst: Path) -> None:
         )
 
 
-def _make_staging(out_dir: Path) -> Path:
+_STAGING_PREFIX = ".meshpivot-staging-"
+#: What ``mkdtemp`` names a staging folder; a sweep touches nothing else.
+_STAGING_NAME = re.compile(r"\.meshpivot-staging-[a-z0-9_]{8}")
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _make_staging(out_dir: Path) -> tuple[Path, int | None]:
+    """A new staging folder in ``out_dir`` and the descriptor that holds its lock.
+
+    The lock (None where ``flock`` is unavailable) is what tells other runs that
+    the folder is in use. Between ``mkdtemp`` and ``flock`` another run's sweep may
+    find the folder unlocked and remove it; then a new one is made.
+    """
+    for _ in range(100):
+        try:
+            path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=out_dir))
+        except OSError as exc:
+            raise OutputError(f"cannot write in the output folder: {exc.strerror or exc}", out_dir) from None
+        if fcntl is None:
+            return path, None
+        try:
+            fd = os.open(path, _DIR_FLAGS)
+        except FileNotFoundError:
+            continue  # swept before it was locked
+        except OSError:
+            return path, None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits while a sweeper that took it removes it
+            if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                return path, fd
+        except FileNotFoundError:
+            pass
+        except OSError:  # no locks on this file system: unlocked, and so never swept
+            os.close(fd)
+            return path, None
+        os.close(fd)
+    raise OutputError("cannot create a staging folder in the output folder", out_dir)
+
+
+def _sweep_stale_staging(out_dir: Path) -> None:
+    """Remove the staging folders of dead runs: ``.meshpivot-staging-*`` folders nobody holds locked.
+
+    A folder is left alone when its lock is held (a live run), when it cannot be
+    locked (no ``flock``: the file system or the platform), or when it is not a
+    real folder (a file or a symbolic link of that name is not ours). Best effort:
+    errors are ignored.
+    """
+    if fcntl is None:
+        return
     try:
-        return Path(tempfile.mkdtemp(prefix=".meshpivot-", dir=out_dir))
-    except OSError as exc:
-        raise OutputError(f"cannot write in the output folder: {exc.strerror or exc}", out_dir) from None
+        entries = [e for e in os.scandir(out_dir) if _STAGING_NAME.fullmatch(e.name)]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            fd = os.open(entry.path, _DIR_FLAGS)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(entry.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:
+            pass  # held by a live run, or no locks here
+        finally:
+            os.close(fd)
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -301,6 +380,9 @@ def _publish(staging: Path, out_dir: Path, main_name: str) -> list[str]:
     if main_name not in rel:
         raise OutputError(f"internal: the adapter did not write {main_name}", out_dir)
     rel.remove(main_name)
+    # With sidecars, two runs publishing at once could interleave their renames and leave
+    # one run's .gltf beside the other's .bin: runs take turns (a lock on the folder).
+    lock = _lock_folder(out_dir) if rel else None
     try:
         for name in rel:
             target = out_dir / name
@@ -311,4 +393,23 @@ def _publish(staging: Path, out_dir: Path, main_name: str) -> list[str]:
         os.replace(staging / main_name, out_dir / main_name)
     except OSError as exc:
         raise OutputError(f"cannot move the output into place: {exc.strerror or exc}", out_dir) from None
+    finally:
+        if lock is not None:
+            os.close(lock)
     return [main_name, *rel]
+
+
+def _lock_folder(folder: Path) -> int | None:
+    """An exclusive ``flock`` on ``folder`` (waits for it); None where locks are unavailable."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(folder, _DIR_FLAGS)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
