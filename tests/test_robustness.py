@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 
 from meshpivot.api import apply_file, measure_file, verify_file
 from meshpivot.batch import CRASH_TEST_ENV
-from meshpivot.errors import InputError
+from meshpivot.errors import InputError, OutputError
 from meshpivot.options import DEFAULT_ATOL, DEFAULT_RTOL, FitOptions
 
 RUNS = int(os.environ.get("MESHPIVOT_ROBUST_RUNS", "200"))
@@ -639,16 +639,31 @@ def test_interleaved_publishing_never_mixes_a_gltf_with_another_runs_bin(
     assert np.allclose(doc["accessors"][0]["min"], lo) and np.allclose(doc["accessors"][0]["max"], hi), doc
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (meshpivot/gltf writer): the output's .bin takes the input's buffer uri")
 def test_apply_beside_a_gltf_input_leaves_the_input_unchanged(tmp_path: Path) -> None:
-    """``apply in.gltf fit.gltf`` in the input's folder: the fitted buffer is written as
-    ``in.bin``, over the input's own buffer, so ``in.gltf`` changes (it now draws the
-    fitted geometry, and its accessor min/max no longer hold)."""
+    """``apply in.gltf fit.gltf`` in the input's folder: the fitted buffer once took the
+    input's buffer name and overwrote it; it is now named after the output (``fit.bin``)."""
     pos, tri = grid_mesh(20)
     src = write_gltf(tmp_path / "in.gltf", pos, tri)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     apply_file(src, tmp_path / "fit.gltf", FitOptions(scaled_bbox=(1, 2, 0.5), mode="bake"))
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    assert verify_file(tmp_path / "fit.gltf", FitOptions(scaled_bbox=(1, 2, 0.5))).passed
+
+
+def test_an_output_named_like_an_input_buffer_is_refused_not_written_over_it(tmp_path: Path) -> None:
+    """``in.gltf`` refers to ``in.bin``; an output called ``in.bin``'s stem would name its
+    new buffer ``in.bin`` beside the input: refused, nothing changed, nothing left behind."""
+    pos, tri = grid_mesh(20)
+    src = write_gltf(tmp_path / "in.gltf", pos, tri)
+    data = json.loads(src.read_text())
+    (tmp_path / data["buffers"][0]["uri"]).rename(tmp_path / "mesh.bin")
+    data["buffers"][0]["uri"] = "mesh.bin"
+    src.write_text(json.dumps(data))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    out = tmp_path / "mesh.gltf"
+    with pytest.raises(OutputError, match="would change the input's own"):
+        apply_file(src, out, FitOptions(scaled_bbox=(1, 2, 0.5), mode="bake"))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 # ==================================================================== 4. determinism

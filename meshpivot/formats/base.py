@@ -101,6 +101,14 @@ class Asset(ABC):
         when ``options.mode == 'bake'`` cannot be honoured exactly.
         """
 
+    def input_files(self) -> set[Path]:
+        """Every file the input consists of (the main file, buffers, ``.mtl``, textures).
+
+        ``apply`` refuses to overwrite any of them with other bytes, unless asked to
+        replace the input (``--in-place``).
+        """
+        return {self.path}
+
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release file handles and maps (idempotent)."""
 

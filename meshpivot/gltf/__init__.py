@@ -100,6 +100,14 @@ class GltfAsset(Asset):
         files = doc.write(dest)
         return WriteReport(mode="wrap", reason=reason, files=files, notes=notes)
 
+    def input_files(self) -> set[Path]:
+        """The ``.gltf``/``.glb`` and the external buffers and images it refers to."""
+        doc = self.document
+        files = {self.path}
+        files.update(src.path for src in doc.sources if src.kind == "file" and src.path is not None)
+        files.update(path for _, path, _ in doc._external_images())
+        return files
+
     def close(self) -> None:
         """Drop the document and its memory maps (idempotent)."""
         self._doc = None

@@ -714,15 +714,12 @@ class GltfDocument:
         for i, src in enumerate(self.sources):
             if i in skip_buffers or src.kind != "file" or src.relpath is None:
                 continue
+            if self._buffers[i].edited:
+                continue  # new bytes get a name of the output's (see _write_gltf), never the input's
             target = _safe_child(folder, src.relpath)
             names.add(src.relpath)
             target.parent.mkdir(parents=True, exist_ok=True)
-            buf = self._buffers[i]
-            if buf.edited:
-                with open(target, "wb") as fh:
-                    for part in buf.chunks():
-                        fh.write(part.data)
-            elif src.path is not None:
+            if src.path is not None:
                 _copy(src.path, target)
             written.append(target)
         for rel, srcpath, where in self._external_images():
@@ -834,7 +831,9 @@ class GltfDocument:
         data = self.json
         new_names: dict[int, str] = {}
         for i, src in enumerate(self.sources):
-            if src.kind in ("glb", "new"):
+            # Buffers without a file of their own, and edited external ones: an edited buffer
+            # written under the input's name would change the input when both share a folder.
+            if src.kind in ("glb", "new") or (src.kind == "file" and self._buffers[i].edited):
                 name = _unique_name(out.stem + ("" if i == 0 else f"_{i}") + ".bin", names)
                 names.add(name)
                 target = folder / name
