@@ -44,7 +44,7 @@ demo: $(VENV_STAMP) $(SAMPLES)
 	mkdir -p out
 	rm -f out/chair_fitted.*
 	$(MESHPIVOT) inspect samples/chair.glb
-	$(MESHPIVOT) apply samples/chair.glb out/chair_fitted.glb --settings samples/settings.json
+	$(MESHPIVOT) apply samples/chair.glb out/chair_fitted.glb --settings samples/settings.json --preview out/chair_fitted.png
 	$(MESHPIVOT) verify out/chair_fitted.glb --settings samples/settings.json
 	$(MESHPIVOT) apply samples/chair.obj out/chair_fitted.obj --settings samples/settings.json
 	$(MESHPIVOT) verify out/chair_fitted.obj --settings samples/settings.json

@@ -29,6 +29,7 @@ __all__ = [
     "accessor_view",
     "decode_normalized",
     "encode_normalized",
+    "encode_values",
     "read_accessor",
     "stored_min_max",
     "update_min_max",
@@ -361,6 +362,23 @@ def read_accessor(doc: GltfDocument, index: int) -> NDArray[Any]:
     return out
 
 
+def encode_values(info: AccessorInfo, values: ArrayLike) -> NDArray[Any]:
+    """Decoded ``(n, ncomp)`` values in the accessor's storage type (a new contiguous array).
+
+    Normalized integers are re-encoded with rounding, other integers rounded, floats cast
+    from float64 once.
+    """
+    src = np.asarray(values)
+    src = src.reshape(len(src), info.ncomp)
+    if info.normalized:
+        out = encode_normalized(src, info.dtype)
+    elif info.dtype.kind in "iu":
+        out = np.rint(np.asarray(src, dtype=np.float64)).astype(info.dtype)
+    else:
+        out = np.asarray(src, dtype=np.float64).astype(info.dtype)
+    return np.ascontiguousarray(out)
+
+
 def write_accessor_values(doc: GltfDocument, index: int, values: ArrayLike) -> None:
     """Store ``values`` into accessor ``index``'s bytes (modified in place).
 
@@ -388,13 +406,7 @@ def write_accessor_values(doc: GltfDocument, index: int, values: ArrayLike) -> N
         raise ValueError(
             f"values for {info.where} must have shape ({info.count}, {info.ncomp}), got {src.shape}"
         )
-    src = src.reshape(info.count, info.ncomp)
-    if info.normalized:
-        stored = encode_normalized(src, info.dtype)
-    elif info.dtype.kind in "iu":
-        stored = np.rint(np.asarray(src, dtype=np.float64)).astype(info.dtype)
-    else:
-        stored = np.asarray(src, dtype=np.float64).astype(info.dtype)
+    stored = encode_values(info, src.reshape(info.count, info.ncomp))
     if view.ndim == 3:
         rows = view.shape[1]
         view[...] = stored.reshape(info.count, rows, rows)

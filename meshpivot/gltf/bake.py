@@ -44,6 +44,7 @@ from .accessors import (
     accessor_info,
     accessor_view,
     decode_normalized,
+    encode_values,
     read_accessor,
     update_min_max,
 )
@@ -713,7 +714,7 @@ class _Baker:
                 chunk = np.array(src[k : k + CHUNK].reshape(len(rows), info.ncomp))
                 release_pages(src[k : k + CHUNK])
                 vals = decode_normalized(chunk) if info.normalized else chunk
-            stored = _encode(info, fn(vals, rows))
+            stored = encode_values(info, fn(vals, rows))
             out[k : k + len(rows)] = stored
             for c in range(info.ncomp):
                 col = np.ascontiguousarray(stored[:, c])
@@ -730,7 +731,7 @@ class _Baker:
         orig = self.original(acc).reshape(info.count, info.ncomp)
         new = fn(orig, np.arange(info.count, dtype=np.intp))
         src = self.data["accessors"][acc]
-        idx = self._append_accessor(_encode(info, new), info.type, info=info)
+        idx = self._append_accessor(encode_values(info, new), info.type, info=info)
         dst = self.data["accessors"][idx]
         for k in ("name", "extras", "extensions"):
             if k in src:
@@ -855,19 +856,6 @@ def _anim_translation_fn(pm: F64, add: F64, cubic: bool) -> Fn:
 # ---------------------------------------------------------------- storage
 
 
-def _encode(info: AccessorInfo, values: Values) -> Values:
-    from .accessors import encode_normalized
-
-    src = np.asarray(values).reshape(len(values), info.ncomp)
-    if info.normalized:
-        out = encode_normalized(src, info.dtype)
-    elif info.dtype.kind in "iu":
-        out = np.rint(np.asarray(src, dtype=np.float64)).astype(info.dtype)
-    else:
-        out = np.asarray(src, dtype=np.float64).astype(info.dtype)
-    return np.ascontiguousarray(out)
-
-
 def _store(
     doc: GltfDocument, info: AccessorInfo, view: int, offset: int, stride: int, values: Values, count: int | None = None
 ) -> None:
@@ -876,7 +864,7 @@ def _store(
     out = np.ndarray(
         (n, info.ncomp), dtype=info.dtype, buffer=raw, offset=offset, strides=(stride, info.dtype.itemsize)
     )
-    out[...] = _encode(info, values)
+    out[...] = encode_values(info, values)
 
 
 def read_sparse_indices(doc: GltfDocument, info: AccessorInfo) -> NDArray[np.intp]:
