@@ -248,6 +248,7 @@ def apply_file(
             _check_output_name(dst_p)
             before = asset.measure()
             fit = compute_fit(before.lo, before.hi, options)
+            asset.replace_input = in_place
             protect = set() if in_place else {p.resolve() for p in asset.input_files()}
             _sweep_stale_staging(out_dir)
             staging, lock = _make_staging(out_dir)
@@ -376,7 +377,9 @@ def _same_bytes(a: Path, b: Path) -> bool:
 def _publish(staging: Path, out_dir: Path, main_name: str, protect: set[Path] | None = None) -> list[str]:
     """Move every staged file into ``out_dir``: sidecars first, the main output last.
 
-    A file in ``protect`` (the input's own files) is never replaced by other bytes.
+    A file in ``protect`` (the input's own files, unless the input is being replaced) is
+    never replaced by other bytes. Adapters name new sidecars after the output, so this is
+    a backstop.
     """
     rel = sorted(
         str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file() or p.is_symlink()
@@ -384,18 +387,18 @@ def _publish(staging: Path, out_dir: Path, main_name: str, protect: set[Path] | 
     if main_name not in rel:
         raise OutputError(f"internal: the adapter did not write {main_name}", out_dir)
     rel.remove(main_name)
-    for name in rel:
-        target = (out_dir / name).resolve()
-        if protect and target in protect and not _same_bytes(staging / name, target):
-            raise OutputError(
-                f"writing {name} beside the output would change the input's own {name}; "
-                "write to another folder or name, or pass --in-place",
-                out_dir / name,
-            )
     # With sidecars, two runs publishing at once could interleave their renames and leave
     # one run's .gltf beside the other's .bin: runs take turns (a lock on the folder).
     lock = _lock_folder(out_dir) if rel else None
     try:
+        for name in rel:
+            target = (out_dir / name).resolve()
+            if protect and target in protect and not _same_bytes(staging / name, target):
+                raise OutputError(
+                    f"writing {name} beside the output would change the input's own {name}; "
+                    "write to another folder or name, or pass --in-place",
+                    out_dir / name,
+                )
         for name in rel:
             target = out_dir / name
             if _same_bytes(staging / name, target):

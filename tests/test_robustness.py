@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 
 from meshpivot.api import apply_file, measure_file, verify_file
 from meshpivot.batch import CRASH_TEST_ENV
-from meshpivot.errors import InputError, OutputError
+from meshpivot.errors import InputError
 from meshpivot.options import DEFAULT_ATOL, DEFAULT_RTOL, FitOptions
 
 RUNS = int(os.environ.get("MESHPIVOT_ROBUST_RUNS", "200"))
@@ -650,9 +650,9 @@ def test_apply_beside_a_gltf_input_leaves_the_input_unchanged(tmp_path: Path) ->
     assert verify_file(tmp_path / "fit.gltf", FitOptions(scaled_bbox=(1, 2, 0.5))).passed
 
 
-def test_an_output_named_like_an_input_buffer_is_refused_not_written_over_it(tmp_path: Path) -> None:
-    """``in.gltf`` refers to ``in.bin``; an output called ``in.bin``'s stem would name its
-    new buffer ``in.bin`` beside the input: refused, nothing changed, nothing left behind."""
+def test_an_output_named_like_an_input_buffer_takes_another_name(tmp_path: Path) -> None:
+    """``in.gltf`` refers to ``mesh.bin``; the output ``mesh.gltf`` would name its new buffer
+    ``mesh.bin`` beside the input: it takes ``mesh_1.bin`` and the input stays unchanged."""
     pos, tri = grid_mesh(20)
     src = write_gltf(tmp_path / "in.gltf", pos, tri)
     data = json.loads(src.read_text())
@@ -661,9 +661,12 @@ def test_an_output_named_like_an_input_buffer_is_refused_not_written_over_it(tmp
     src.write_text(json.dumps(data))
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     out = tmp_path / "mesh.gltf"
-    with pytest.raises(OutputError, match="would change the input's own"):
-        apply_file(src, out, FitOptions(scaled_bbox=(1, 2, 0.5), mode="bake"))
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    opts = FitOptions(scaled_bbox=(1, 2, 0.5), mode="bake")
+    result = apply_file(src, out, opts)
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    assert json.loads(out.read_text())["buffers"][0]["uri"] == "mesh_1.bin"
+    assert result.files == [str(out), str(tmp_path / "mesh_1.bin")]
+    assert verify_file(out, opts).passed
 
 
 # ==================================================================== 4. determinism

@@ -86,6 +86,9 @@ class Asset(ABC):
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        #: Set by ``apply --in-place``: the output replaces the input, so sidecar files may
+        #: keep the input's names.
+        self.replace_input = False
 
     @abstractmethod
     def measure(self) -> Measurement:

@@ -91,12 +91,14 @@ class GltfAsset(Asset):
                     raise exc.with_path(self.path) from None
                 reason = f"bake would not be exact ({exc.message}), so the fit is a wrapper node"
             else:
+                doc.keep_names = self.replace_input
                 files = doc.write(dest)
                 return WriteReport(mode="bake", reason=baked.reason, files=files, notes=baked.notes)
         else:
             reason = "requested"
         doc = read_document(self.path)
         _, notes = wrap_document(doc.json, fit)
+        doc.keep_names = self.replace_input
         files = doc.write(dest)
         return WriteReport(mode="wrap", reason=reason, files=files, notes=notes)
 

@@ -28,7 +28,7 @@ import os
 import shutil
 import struct
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -240,8 +240,10 @@ def _map_file(path: Path, offset: int = 0, length: int | None = None) -> Bytes:
         length = size - offset
     if length <= 0:
         return _EMPTY
+    st = path.stat()
     mm = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(length,))
     _MAPPED[id(mm)] = mm
+    _MAP_IDS[id(mm)] = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     out: Bytes = np.ndarray((length,), dtype=np.uint8, buffer=mm)
     return out
 
@@ -249,6 +251,9 @@ def _map_file(path: Path, offset: int = 0, length: int | None = None) -> Bytes:
 # Live read-only file maps, so that writing can hand unchanged ranges to the kernel
 # (os.copy_file_range) instead of copying them through Python.
 _MAPPED: weakref.WeakValueDictionary[int, np.memmap[Any, Any]] = weakref.WeakValueDictionary()
+# What each mapped file was when it was mapped: a file replaced since (same path, new
+# inode or contents) must not be read by path in its place.
+_MAP_IDS: dict[int, tuple[int, int, int, int]] = {}
 
 
 def release_pages(arr: NDArray[Any]) -> None:
@@ -278,15 +283,16 @@ def release_pages(arr: NDArray[Any]) -> None:
             pass
 
 
-def file_region(part: Bytes) -> tuple[str, int] | None:
-    """``(path, offset)`` of the file bytes that ``part`` is a read-only view of, or ``None``."""
+def file_region(part: Bytes) -> tuple[str, int, tuple[int, int, int, int]] | None:
+    """``(path, offset, identity)`` of the file bytes that ``part`` is a read-only view of, or ``None``."""
     if part.flags.writeable or not part.flags.c_contiguous or part.dtype != np.uint8:
         return None
     ptr = part.__array_interface__["data"][0]
     for mm in list(_MAPPED.values()):
         base = mm.__array_interface__["data"][0]
-        if base <= ptr and ptr + len(part) <= base + len(mm) and mm.filename is not None:
-            return str(mm.filename), int(mm.offset) + (ptr - base)
+        ident = _MAP_IDS.get(id(mm))
+        if base <= ptr and ptr + len(part) <= base + len(mm) and mm.filename is not None and ident:
+            return str(mm.filename), int(mm.offset) + (ptr - base), ident
     return None
 
 
@@ -329,6 +335,9 @@ class GltfDocument:
             raise UnreadableInputError(f"the glTF JSON is a {type(data).__name__}; expected an object")
         self.json: dict[str, Any] = data
         self.path = path
+        #: When the output replaces the input (``apply --in-place``), edited external
+        #: buffers keep their own file names; otherwise they are named after the output.
+        self.keep_names = False
         self.format: Format = format
         self.extra_chunks: list[tuple[int, Bytes]] = list(extra_chunks or [])
         self._bin_first = bin_first  # BIN chunk came before the extra chunks
@@ -698,6 +707,10 @@ class GltfDocument:
         ext = out.suffix.lower()
         if ext not in (".glb", ".gltf"):
             raise OutputError(f"cannot write glTF to {out.name!r}; expected a .glb or .gltf name")
+        if self.path is not None and out.exists() and os.path.samefile(out, self.path):
+            # Its bytes are still read from that file while writing: write elsewhere and rename
+            # (meshpivot.apply_file does, with in_place=True).
+            raise OutputError(f"cannot write a document onto the file it was read from: {out}")
         try:
             if ext == ".glb":
                 if self.format == "glb":
@@ -749,11 +762,49 @@ class GltfDocument:
 
     def _write_glb(self, out: Path) -> list[Path]:
         glb_buffer = 0 if self._buffers and self.sources[0].kind == "glb" else None
-        written, _ = self._external_files(out.parent, {glb_buffer} if glb_buffer is not None else set())
+        written, names = self._external_files(out.parent, {glb_buffer} if glb_buffer is not None else set())
         self._refresh_data_uris()
+        new_names, more = self._write_side_buffers(
+            out, names, lambda i, src: i != glb_buffer and (src.kind == "new" or self._edited_file(i))
+        )
+        data = _with_buffer_uris(self.json, new_names) if new_names else self.json
         bin_parts = self._buffer_payload(glb_buffer) if glb_buffer is not None else None
-        _write_glb_file(out, self.json, bin_parts, self.extra_chunks, self._bin_first)
-        return [out, *written]
+        _write_glb_file(out, data, bin_parts, self.extra_chunks, self._bin_first)
+        return [out, *written, *more]
+
+    def _edited_file(self, i: int) -> bool:
+        return self.sources[i].kind == "file" and self._buffers[i].edited
+
+    def _write_side_buffers(
+        self, out: Path, names: set[str], select: Callable[[int, BufferSource], bool]
+    ) -> tuple[dict[int, str], list[Path]]:
+        """Write the selected buffers as files beside ``out``; return their new names.
+
+        An edited external buffer gets a name of the output's (``<stem>.bin``), never one of
+        the input's files, so writing beside the input cannot change it; only when the
+        output replaces the input (``keep_names``) does it keep its own name.
+        """
+        taken = set(names)
+        if not self.keep_names:
+            taken |= {src.relpath for src in self.sources if src.kind == "file" and src.relpath}
+        new_names: dict[int, str] = {}
+        written: list[Path] = []
+        for i, src in enumerate(self.sources):
+            if not select(i, src):
+                continue
+            if self.keep_names and src.kind == "file" and src.relpath:
+                name = src.relpath
+            else:
+                name = _unique_name(out.stem + ("" if i == 0 else f"_{i}") + ".bin", taken)
+                new_names[i] = name
+            taken.add(name)
+            target = _safe_child(out.parent, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as fh:
+                for part in self._buffers[i].chunks():
+                    _write_part(fh, part)
+            written.append(target)
+        return new_names, written
 
     def _write_glb_from_gltf(self, out: Path) -> list[Path]:
         # Pack every buffer into one BIN chunk and embed external/data images.
@@ -761,9 +812,18 @@ class GltfDocument:
         folder = self.path.parent if self.path is not None else Path.cwd()
         parts: list[Bytes] = []
         total = 0
-        starts: list[int] = []
-        for buf in self._buffers:
-            starts.append(total)
+        # Buffers with bytes go into the BIN chunk (buffer 0) at ``starts[b]``; a buffer with
+        # none (an EXT_meshopt_compression fallback) stays a buffer of its own, no uri.
+        starts: dict[int, int] = {}
+        kept: dict[int, int] = {}
+        old_buffers = doc.get("buffers", [])
+        extra_buffers: list[dict[str, Any]] = []
+        for b, buf in enumerate(self._buffers):
+            if self.sources[b].kind == "none":
+                kept[b] = 1 + len(extra_buffers)
+                extra_buffers.append({k: v for k, v in old_buffers[b].items() if k != "uri"})
+                continue
+            starts[b] = total
             for part in buf.chunks():
                 parts.append(part)
                 total += len(part)
@@ -771,19 +831,24 @@ class GltfDocument:
             if pad:
                 parts.append(np.zeros(pad, dtype=np.uint8))
                 total += pad
-        for view in doc.get("bufferViews", []):
-            b = view.get("buffer", 0)
-            if 0 <= b < len(starts):
-                shifted = starts[b] + view.get("byteOffset", 0)
-                view["buffer"] = 0
+
+        def remap(obj: dict[str, Any]) -> None:
+            b = obj.get("buffer", 0)
+            if not isinstance(b, int):
+                return
+            if b in kept:
+                obj["buffer"] = kept[b]
+            elif b in starts:
+                shifted = starts[b] + obj.get("byteOffset", 0)
+                obj["buffer"] = 0
                 if shifted:
-                    view["byteOffset"] = shifted
+                    obj["byteOffset"] = shifted
+
+        for view in doc.get("bufferViews", []):
+            remap(view)
             for ext in view.get("extensions", {}).values():
-                if isinstance(ext, dict) and isinstance(ext.get("buffer"), int) and (
-                    ext["buffer"] < len(starts)
-                ):
-                    ext["byteOffset"] = starts[ext["buffer"]] + ext.get("byteOffset", 0)
-                    ext["buffer"] = 0
+                if isinstance(ext, dict) and isinstance(ext.get("buffer"), int):
+                    remap(ext)
         for i, img in enumerate(doc.get("images", [])):
             uri = img.get("uri")
             if not isinstance(uri, str):
@@ -812,7 +877,7 @@ class GltfDocument:
             if mime:
                 img["mimeType"] = mime
         if doc.get("buffers") or total:
-            doc["buffers"] = [{"byteLength": total}]
+            doc["buffers"] = [{"byteLength": total}, *extra_buffers]
         _write_glb_file(out, doc, parts if total else None, [], True)
         return [out]
 
@@ -825,27 +890,15 @@ class GltfDocument:
                 self.json["buffers"][i]["uri"] = f"data:{mime};base64,{encoded}"
 
     def _write_gltf(self, out: Path) -> list[Path]:
-        folder = out.parent
-        written, names = self._external_files(folder, set())
+        written, names = self._external_files(out.parent, set())
         self._refresh_data_uris()
-        data = self.json
-        new_names: dict[int, str] = {}
-        for i, src in enumerate(self.sources):
-            # Buffers without a file of their own, and edited external ones: an edited buffer
-            # written under the input's name would change the input when both share a folder.
-            if src.kind in ("glb", "new") or (src.kind == "file" and self._buffers[i].edited):
-                name = _unique_name(out.stem + ("" if i == 0 else f"_{i}") + ".bin", names)
-                names.add(name)
-                target = folder / name
-                with open(target, "wb") as fh:
-                    for part in self._buffers[i].chunks():
-                        fh.write(part.data)
-                written.append(target)
-                new_names[i] = name
-        if new_names:
-            data = _with_buffer_uris(self.json, new_names)
+        # Buffers without a file of their own (a GLB's BIN chunk, new ones), and edited ones.
+        new_names, more = self._write_side_buffers(
+            out, names, lambda i, src: src.kind in ("glb", "new") or self._edited_file(i)
+        )
+        data = _with_buffer_uris(self.json, new_names) if new_names else self.json
         out.write_text(dumps_json(data), encoding="utf-8")
-        return [out, *written]
+        return [out, *written, *more]
 
 
 def _with_buffer_uris(data: dict[str, Any], names: dict[int, str]) -> dict[str, Any]:
@@ -934,10 +987,14 @@ def _write_part(fh: BinaryIO, part: Bytes) -> None:
     if region is None:
         fh.write(part.data)
         return
-    fh.flush()
-    path, offset = region
+    path, offset, ident = region
     out_fd = fh.fileno()
     with open(path, "rb") as src:
+        st = os.fstat(src.fileno())
+        if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != ident:
+            fh.write(part.data)  # the file was replaced since it was mapped: copy from the map
+            return
+        fh.flush()
         remaining, pos = len(part), offset
         try:
             while remaining:
