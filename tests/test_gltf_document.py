@@ -347,7 +347,10 @@ def test_append_to_gltf_goes_to_its_bin_file(tmp_path: Path) -> None:
     out = tmp_path / "o" / "t.gltf"
     out.parent.mkdir()
     doc.write(out)
-    assert (out.parent / "t.bin").read_bytes() == TRIANGLE_BIN + b"\1\2\3\4"
+    # Edited bytes get a name of the output's, never one of the input's files.
+    uri = json.loads(out.read_text())["buffers"][0]["uri"]
+    assert uri == "t_1.bin"
+    assert (out.parent / uri).read_bytes() == TRIANGLE_BIN + b"\1\2\3\4"
     assert (tmp_path / "t.bin").read_bytes() == TRIANGLE_BIN
 
 

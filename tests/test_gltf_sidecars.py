@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from meshpivot.api import apply_file, inspect_file, verify_file
 from meshpivot.errors import OutputError
