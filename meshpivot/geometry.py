@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import EmptyInputError, MeshPivotError, NonFiniteInputError, UnreadableInputError, UnsupportedInputError
+from .vectors import affine_points
 
 __all__ = ["WorldGeometry", "gltf_geometry", "trimesh_geometry", "world_geometry"]
 
@@ -198,13 +199,6 @@ class _Builder:
         )
 
 
-def _affine(points: F64, m: F64) -> F64:
-    """``points @ m[:3, :3].T + m[:3, 3]`` (float64)."""
-    out: F64 = points @ m[:3, :3].T
-    out += m[:3, 3]
-    return out
-
-
 _Elements = tuple["NDArray[np.int64] | None", "NDArray[np.int64] | None", "NDArray[np.int64] | None"]
 
 
@@ -298,9 +292,9 @@ def gltf_geometry(path: str | Path) -> WorldGeometry:
                     out.add(skinned_points(doc, graph, prim, skin, points, mask), tris, segs, pts)
                 elif instances is not None:
                     for inst in instances:
-                        out.add(_affine(points, graph.world[node] @ inst), tris, segs, pts)
+                        out.add(affine_points(points, graph.world[node] @ inst), tris, segs, pts)
                 else:
-                    out.add(_affine(points, graph.world[node]), tris, segs, pts)
+                    out.add(affine_points(points, graph.world[node]), tris, segs, pts)
         return out.build(f"/scenes/{index}")
     except MeshPivotError as exc:
         raise exc.with_path(p) from None
@@ -312,7 +306,7 @@ def _trimesh_parts(geometry: Any, matrix: F64, out: _Builder) -> None:
     vertices = getattr(geometry, "vertices", None)
     if vertices is None or len(vertices) == 0:
         return
-    world = _affine(np.asarray(vertices, dtype=np.float64), matrix)
+    world = affine_points(np.asarray(vertices, dtype=np.float64), matrix)
     if isinstance(geometry, trimesh.Trimesh):
         faces = np.asarray(geometry.faces, dtype=np.int64).reshape(-1, 3)
         out.add(world, faces if len(faces) else None, None, None if len(faces) else np.arange(len(world)))

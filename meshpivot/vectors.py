@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 from .errors import EmptyInputError, NonFiniteInputError
 
 __all__ = [
+    "affine_points",
     "cofactor",
     "linear_part",
     "merge_bounds",
@@ -165,6 +166,28 @@ def transform_points(
         _apply_linear(work, linear_part(lin))
     work += np.asarray(translation, dtype=np.float64).reshape(3)
     return _store(work, src, out)
+
+
+def affine_points(points: ArrayLike, matrix: ArrayLike) -> F64:
+    """Points mapped by an affine ``(4, 4)`` matrix, as new float64 values.
+
+    Parameters
+    ----------
+    points : (n, 3) array
+        Any float dtype (a float32 view onto a file is fine); not changed.
+    matrix : (4, 4) array
+        Column vectors on the right; the bottom row is ignored.
+
+    Returns
+    -------
+    (n, 3) float64
+        The same per-component arithmetic as :func:`transform_points`.
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    src = np.asarray(points)
+    out = np.empty(src.shape, dtype=np.float64)
+    transform_points(src, m[:3, :3], m[:3, 3], out=out)
+    return out
 
 
 def _normalize_rows(work: F64) -> F64:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import NotBakeableError
+from ..errors import MeshPivotError, NotBakeableError
 from ..fit import Fit
 from ..vectors import CHUNK, cofactor, transform_directions, transform_normals, transform_points, transform_tangents
 from .accessors import (
@@ -199,23 +199,13 @@ class _Baker:
     # ------------------------------------------------------------ editability
 
     def _plain_float(self, acc: int) -> bool:
-        """True when accessor ``acc`` holds float data stored uncompressed."""
+        """True when accessor ``acc`` holds float data (or quantized data that may be
+        dequantized) stored uncompressed."""
         try:
             info = accessor_info(self.doc, acc)
-        except Exception:
+        except MeshPivotError:
             return False
-        if info.component_type != _FLOAT and not self.dequantize:
-            return False
-        views = self.data.get("bufferViews", [])
-        parts = [info.buffer_view]
-        if info.sparse is not None:
-            parts += [info.sparse.get("indices", {}).get("bufferView"), info.sparse.get("values", {}).get("bufferView")]
-        elif info.buffer_view is None:
-            return False  # Draco-decoded accessors have no bufferView
-        for bv in parts:
-            if bv is not None and "EXT_meshopt_compression" in views[bv].get("extensions", {}):
-                return False
-        return True
+        return (info.component_type == _FLOAT or self.dequantize) and self._writable(acc)
 
     def _editable_positions(self, mesh: int) -> str | None:
         """None when every position-like accessor of ``mesh`` can be rewritten, else why not."""
@@ -236,12 +226,17 @@ class _Baker:
         return None
 
     def _writable(self, acc: int) -> bool:
+        """True when accessor ``acc``'s bytes are stored in the file as they are read: not
+        Draco-decoded (no bufferView, no sparse part) and in no meshopt-compressed view."""
         info = accessor_info(self.doc, acc)
         if info.buffer_view is None and info.sparse is None:
             return False
         views = self.data.get("bufferViews", [])
-        return info.buffer_view is None or "EXT_meshopt_compression" not in views[info.buffer_view].get(
-            "extensions", {}
+        parts = [info.buffer_view]
+        if info.sparse is not None:
+            parts += [info.sparse.get("indices", {}).get("bufferView"), info.sparse.get("values", {}).get("bufferView")]
+        return not any(
+            isinstance(bv, int) and "EXT_meshopt_compression" in views[bv].get("extensions", {}) for bv in parts
         )
 
     # ------------------------------------------------------------ planning

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from ..errors import EmptyInputError, NonFiniteInputError, UnreadableInputError, UnsupportedInputError
 from ..formats.base import Measurement
-from ..vectors import CHUNK, merge_bounds, point_bounds
+from ..vectors import CHUNK, affine_points, merge_bounds, point_bounds
 from .accessors import accessor_info, accessor_view, read_accessor
 from .compression import DracoPrimitive, decode_draco_primitive, draco_extension
 from .document import GltfDocument, release_pages
@@ -166,19 +166,6 @@ def primitive_points(
     return points, mask
 
 
-def _apply(points: F64, m: F64) -> F64:
-    """``points @ m[:3, :3].T + m[:3, 3]``, spelled out per component."""
-    out = np.empty(points.shape, dtype=np.float64)
-    x, y, z = points[:, 0].astype(np.float64), points[:, 1].astype(np.float64), points[:, 2].astype(np.float64)
-    for i in range(3):
-        col = out[:, i]
-        np.multiply(x, m[i, 0], out=col)
-        col += y * m[i, 1]
-        col += z * m[i, 2]
-        col += m[i, 3]
-    return out
-
-
 def transformed_bounds(points: F64, matrix: F64, *, what: str = "points") -> Box:
     """Box of ``points`` mapped by the affine ``matrix`` (exact, chunked).
 
@@ -202,7 +189,9 @@ def transformed_bounds(points: F64, matrix: F64, *, what: str = "points") -> Box
         a = lo * s + t
         b = hi * s + t
         return np.minimum(a, b), np.maximum(a, b)
-    boxes = [point_bounds(_apply(points[k : k + CHUNK], matrix), what=what) for k in range(0, len(points), CHUNK)]
+    boxes = [
+        point_bounds(affine_points(points[k : k + CHUNK], matrix), what=what) for k in range(0, len(points), CHUNK)
+    ]
     return merge_bounds(boxes)
 
 
@@ -250,8 +239,7 @@ def skinned_points(
         jidx = np.where(w != 0.0, jidx, 0)
         if jidx.size and (int(jidx.max()) >= nj or int(jidx.min()) < 0):
             raise UnreadableInputError(
-                f"{prim.where}/attributes/JOINTS_{s} references joint {int(jidx.max())}; "
-                f"/skins/{skin} has {nj} joints"
+                f"{prim.where}/attributes/JOINTS_{s} references joint {int(jidx.max())}; /skins/{skin} has {nj} joints"
             )
         for c in range(jidx.shape[1]):
             for k in range(0, len(points), CHUNK):
@@ -273,9 +261,7 @@ def instance_matrices(doc: GltfDocument, node: int) -> F64 | None:
         return None
     attrs = ext.get("attributes", {})
     parts = {
-        k: read_accessor(doc, attrs[k]).astype(np.float64)
-        for k in ("TRANSLATION", "ROTATION", "SCALE")
-        if k in attrs
+        k: read_accessor(doc, attrs[k]).astype(np.float64) for k in ("TRANSLATION", "ROTATION", "SCALE") if k in attrs
     }
     counts = {len(v) for v in parts.values()}
     if len(counts) > 1:
@@ -335,9 +321,7 @@ class _Cache:
             self.prims[key] = _Primitive(doc, mesh, i)
         return self.prims[key]
 
-    def local_points(
-        self, doc: GltfDocument, mesh: int, i: int, weights: F64
-    ) -> tuple[F64, NDArray[np.bool_] | None]:
+    def local_points(self, doc: GltfDocument, mesh: int, i: int, weights: F64) -> tuple[F64, NDArray[np.bool_] | None]:
         key = (mesh, i, weights.tobytes())
         if key not in self.points:
             prim = self.primitive(doc, mesh, i)
@@ -345,9 +329,7 @@ class _Cache:
         return self.points[key]
 
 
-def _node_boxes(
-    doc: GltfDocument, graph: SceneGraph, node: int, counts: dict[str, int], cache: _Cache
-) -> list[Box]:
+def _node_boxes(doc: GltfDocument, graph: SceneGraph, node: int, counts: dict[str, int], cache: _Cache) -> list[Box]:
     data = doc.json
     n = data["nodes"][node]
     mesh = n["mesh"]
