@@ -378,3 +378,103 @@ def test_converted_outputs_pass_the_validator(corpus_models: list[Any], validato
         if (new := validator.new_issue_codes(reports[src], reports[out]))
     }
     assert not problems
+
+
+# ------------------------------------------------------------ deferred edits, parallel writes
+
+
+def _big_glb(tmp_path: Path, size: int = 3 << 20) -> tuple[Path, bytes]:
+    """A GLB whose BIN chunk is large enough for kernel copies (>= 1 MiB per part)."""
+    payload = np.random.default_rng(7).integers(0, 256, size, dtype=np.uint8).tobytes()
+    data = {"asset": {"version": "2.0"}, "buffers": [{"byteLength": size}]}
+    return make_glb(tmp_path / "big.glb", data, payload), payload
+
+
+def _producer(start: int, length: int, step: int = 100_003) -> Any:
+    """Deterministic new bytes for ``start..start+length``, yielded in uneven pieces."""
+
+    def produce() -> Any:
+        for k in range(0, length, step):
+            n = min(step, length - k)
+            yield ((np.arange(start + k, start + k + n) * 7 + 3) % 251).astype(np.uint8)
+
+    return produce
+
+
+def _expected(payload: bytes, edits: list[tuple[int, int]]) -> bytes:
+    out = bytearray(payload)
+    for start, length in edits:
+        out[start : start + length] = ((np.arange(start, start + length) * 7 + 3) % 251).astype(np.uint8).tobytes()
+    return bytes(out)
+
+
+@pytest.mark.parametrize("ext", [".glb", ".gltf"])
+def test_deferred_edits_are_written_in_place_of_the_old_bytes(tmp_path: Path, ext: str) -> None:
+    from meshpivot.gltf.document import Deferred
+
+    src, payload = _big_glb(tmp_path)
+    doc = read_document(src)
+    # Two deferred ranges, with kernel-copied ranges of >= 1 MiB before, between and after.
+    edits = [(1 << 20, 300_001), ((1 << 20) + 300_001 + (1 << 20), 200_000)]
+    for start, length in edits:
+        assert doc.defer_range(0, start, Deferred(length, _producer(start, length)))
+    assert doc.is_edited(0)
+    out = tmp_path / f"out{ext}"
+    doc.write(out)
+    assert buffer_payloads(out)[0] == _expected(payload, edits)
+    assert src.read_bytes()[-len(payload) :] == payload  # the input is untouched
+
+
+def test_reading_a_deferred_range_computes_it(tmp_path: Path) -> None:
+    from meshpivot.gltf.document import Deferred
+
+    src, payload = _big_glb(tmp_path)
+    doc = read_document(src)
+    start, length = 5000, 70_000
+    assert doc.defer_range(0, start, Deferred(length, _producer(start, length)))
+    want = _expected(payload, [(start, length)])
+    # A read that overlaps the range sees the new bytes, as an immediate edit would give.
+    assert doc.byte_range(0, start - 10, 100).tobytes() == want[start - 10 : start + 90]
+    assert doc.buffer_bytes(0).tobytes() == want[: len(payload)]
+    out = tmp_path / "out.glb"
+    doc.write(out)
+    assert buffer_payloads(out)[0] == want
+
+
+def test_defer_range_refuses_what_it_cannot_keep_exact(tmp_path: Path) -> None:
+    from meshpivot.gltf.document import Deferred
+
+    src, _ = _big_glb(tmp_path)
+    doc = read_document(src)
+    assert doc.defer_range(0, 1000, Deferred(500, _producer(1000, 500)))
+    # Overlapping another deferred edit, or bytes already edited directly: refused.
+    assert not doc.defer_range(0, 1200, Deferred(500, _producer(1200, 500)))
+    doc.byte_range(0, 9000, 16, writable=True)[:] = 1
+    assert not doc.defer_range(0, 9000, Deferred(16, _producer(9000, 16)))
+    assert not doc.defer_range(0, 3 << 20, Deferred(16, _producer(3 << 20, 16)))  # past the end
+    assert not doc.defer_range(0, 20_000, Deferred(0, _producer(20_000, 0)))  # empty
+
+
+def test_a_deferred_edit_of_the_wrong_length_fails_loudly(tmp_path: Path) -> None:
+    from meshpivot.gltf.document import Deferred
+
+    src, _ = _big_glb(tmp_path)
+    doc = read_document(src)
+    assert doc.defer_range(0, 0, Deferred(1000, _producer(0, 999)))
+    with pytest.raises(RuntimeError, match="999 bytes for a range of 1000"):
+        doc.write(tmp_path / "out.glb")
+
+
+def test_an_error_while_writing_in_parallel_reaches_the_caller(tmp_path: Path) -> None:
+    from meshpivot.gltf.document import Deferred
+
+    src, _ = _big_glb(tmp_path)
+    doc = read_document(src)
+
+    def broken() -> Any:
+        yield np.zeros(10, np.uint8)
+        raise ValueError("boom in a producer")
+
+    assert doc.defer_range(0, 2 << 20, Deferred(1000, broken))
+    with pytest.raises(ValueError, match="boom in a producer"):
+        doc.write(tmp_path / "out.glb")

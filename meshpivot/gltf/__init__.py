@@ -19,10 +19,8 @@ from ..errors import MeshPivotError, NotBakeableError, UnsupportedInputError
 from ..fit import Fit
 from ..formats.base import Asset, Measurement, WriteReport
 from ..options import FitOptions
-from .bake import bake_fit
 from .document import GltfDocument, read_document
 from .measure import measure_document
-from .wrap import wrap_document
 
 __all__ = ["GltfAsset", "GltfDocument", "measure_document", "read_document"]
 
@@ -81,6 +79,9 @@ class GltfAsset(Asset):
                 f"cannot write {dest.suffix or '(no extension)'!r} from a glTF input; use .glb or .gltf",
                 dest.name,
             )
+        from .bake import bake_fit  # the writers are imported only by commands that write
+        from .wrap import wrap_document
+
         self._doc = None  # release the measured document's mapped pages before editing a fresh copy
         if options.mode in ("bake", "auto"):
             doc = read_document(self.path)  # a fresh copy to edit

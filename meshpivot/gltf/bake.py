@@ -28,7 +28,7 @@ This module edits the document in place (:func:`bake_fit`).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 
 from ..errors import MeshPivotError, NotBakeableError
 from ..fit import Fit
-from ..vectors import CHUNK, cofactor, transform_directions, transform_normals, transform_points, transform_tangents
+from ..vectors import CHUNK, cofactor, transform_directions, transform_points, transform_tangents
 from .accessors import (
     AccessorInfo,
     _strided,
@@ -49,7 +49,7 @@ from .accessors import (
     update_min_max,
 )
 from .compression import draco_extension
-from .document import GltfDocument, release_pages
+from .document import Bytes, Deferred, GltfDocument, release_pages, view_range
 from .scene import SceneGraph
 
 __all__ = ["BAKE_SAFE_EXTENSIONS", "BakeReport", "bake_fit"]
@@ -685,10 +685,52 @@ class _Baker:
         self.dequantized.add(acc)
         self._refresh_min_max(acc, force=True)
 
+    def _defer_dense(self, acc: int, info: AccessorInfo, fn: Fn) -> bool:
+        """Rewrite a tightly packed accessor while the output is written, chunk by chunk from
+        the original bytes, so that no copy of it is held (``False``: not such an accessor)."""
+        size = info.ncomp * info.dtype.itemsize
+        if info.buffer_view is None or info.stride != size or info.count == 0:
+            return False
+        buffer, offset, _ = view_range(self.data, info.buffer_view)
+        src = accessor_view(self.doc, acc)  # the bytes as read: the file map stays until written
+
+        def originals() -> Iterator[tuple[Values, NDArray[np.intp]]]:
+            for block in range(0, info.count, CHUNK):
+                for k in range(block, min(block + CHUNK, info.count), STREAM_ROWS):
+                    vals = np.array(src[k : k + STREAM_ROWS]).reshape(-1, info.ncomp)
+                    yield (decode_normalized(vals) if info.normalized else vals), np.arange(k, k + len(vals))
+                release_pages(src[block : block + CHUNK])
+
+        def stored() -> Iterator[Values]:
+            for vals, rows in originals():
+                yield encode_values(info, fn(vals, rows))
+
+        def produce() -> Iterator[Bytes]:
+            for chunk in stored():
+                yield chunk.astype(chunk.dtype.newbyteorder("<"), copy=False).reshape(-1).view(np.uint8)
+
+        if not self.doc.defer_range(buffer, offset + info.byte_offset, Deferred(info.count * size, produce)):
+            return False
+        a = self.data["accessors"][acc]
+        if "min" in a or "max" in a:
+            if isinstance(fn, _PerAxis):
+                # Monotone per component: the stored extremes are the images of the input's.
+                lo, hi = _column_bounds(vals for vals, _ in originals())
+                ends = encode_values(info, fn(np.stack([lo, hi]), np.arange(2, dtype=np.intp)))
+                lo, hi = ends.min(axis=0), ends.max(axis=0)
+            else:
+                lo, hi = _column_bounds(stored())
+            cast = int if info.dtype.kind in "iu" else float
+            a["min"] = [cast(v) for v in lo]
+            a["max"] = [cast(v) for v in hi]
+        return True
+
     def _rewrite_dense(self, acc: int, info: AccessorInfo, fn: Fn) -> None:
         """Rewrite a plain accessor in place, chunk by chunk; min/max from the stored chunks."""
         assert info.buffer_view is not None
         orig = self._orig.get(acc)
+        if orig is None and self._defer_dense(acc, info, fn):
+            return
         src = accessor_view(self.doc, acc) if orig is None else None  # still the original bytes
         raw = self.doc.view_bytes(info.buffer_view, writable=True)
         out = np.ndarray(
@@ -753,6 +795,19 @@ class _Baker:
             update_min_max(self.doc, acc)
 
 
+def _column_bounds(chunks: Iterable[Values]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Per-column min and max over ``(n, k)`` chunks (NaN propagates, as ``min`` does)."""
+    lo: NDArray[Any] | None = None
+    hi: NDArray[Any] | None = None
+    for chunk in chunks:
+        c_lo = np.array([chunk[:, c].min() for c in range(chunk.shape[1])])
+        c_hi = np.array([chunk[:, c].max() for c in range(chunk.shape[1])])
+        lo = c_lo if lo is None else np.minimum(lo, c_lo)
+        hi = c_hi if hi is None else np.maximum(hi, c_hi)
+    assert lo is not None and hi is not None
+    return lo, hi
+
+
 # ---------------------------------------------------------------- per-array maps
 
 
@@ -763,11 +818,32 @@ def _apply(m: F64, v: F64) -> F64:
     return np.asarray(m @ v, dtype=np.float64)
 
 
+#: Rows per step when a rewrite streams into the output: small enough that the float64
+#: temporaries of one step stay in the CPU cache and are reused, not fresh pages.
+STREAM_ROWS = 1 << 13
+
+
+@dataclass(frozen=True)
+class _PerAxis:
+    """A map in which output component ``c`` is a monotone function of input component ``c``
+    alone (per-axis factors, then an offset). Its min/max follow from the input's min/max."""
+
+    fn: Fn
+
+    def __call__(self, v: Values, rows: NDArray[np.intp]) -> Values:
+        return self.fn(v, rows)
+
+
+def _per_axis_if(lin: F64, fn: Fn) -> Fn:
+    """``fn`` marked as a :class:`_PerAxis` map when ``lin`` is per-axis factors."""
+    return _PerAxis(fn) if lin.ndim == 1 else fn
+
+
 def _points_fn(lin: F64) -> Fn:
     def fn(v: Values, rows: NDArray[np.intp]) -> Values:
         return np.asarray(transform_points(np.asarray(v, dtype=np.float64), lin, np.zeros(3)))
 
-    return fn
+    return _per_axis_if(lin, fn)
 
 
 def _world_points_fn(offset: F64, lin: F64, t: F64) -> Fn:
@@ -777,19 +853,21 @@ def _world_points_fn(offset: F64, lin: F64, t: F64) -> Fn:
         world = np.asarray(v, dtype=np.float64) + offset  # as the measurement computes world points
         return np.asarray(transform_points(world, lin, t))
 
-    return fn
+    return _per_axis_if(lin, fn)
 
 
 def _deltas_fn(lin: F64) -> Fn:
     def fn(v: Values, rows: NDArray[np.intp]) -> Values:
         return np.asarray(transform_directions(np.asarray(v, dtype=np.float64), lin))
 
-    return fn
+    return _per_axis_if(lin, fn)
 
 
 def _normals_fn(g: F64) -> Fn:
+    c = cofactor(g)  # once, not per chunk: transform_normals(v, g) is this, renormalised
+
     def fn(v: Values, rows: NDArray[np.intp]) -> Values:
-        return np.asarray(transform_normals(np.asarray(v, dtype=np.float64), g))
+        return np.asarray(transform_directions(np.asarray(v, dtype=np.float64), c, normalize=True))
 
     return fn
 

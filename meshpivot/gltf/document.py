@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import json
 import math
 import mmap
 import os
 import shutil
 import struct
+import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -46,6 +48,7 @@ __all__ = [
     "GLB_MAGIC",
     "BufferSource",
     "Bytes",
+    "Deferred",
     "GltfDocument",
     "check_structure",
     "dumps_json",
@@ -90,8 +93,58 @@ class BufferSource:
     mime: str | None = None
 
 
+class Deferred:
+    """Bytes that are computed only when they are written, chunk by chunk.
+
+    An edit that rewrites a large range (every position of a mesh) registers one with
+    :meth:`GltfDocument.defer_range` instead of holding the new bytes in memory: the
+    writer streams them into the output, so peak memory does not grow with the file.
+    Anything that reads the range before then gets it computed in full
+    (:meth:`materialize`), which is what an immediate edit would have given.
+
+    Parameters
+    ----------
+    length : int
+        How many bytes ``produce`` yields in total.
+    produce : callable
+        Returns an iterator of ``uint8`` arrays, in order; may be called more than once
+        and must give the same bytes each time.
+    """
+
+    def __init__(self, length: int, produce: Callable[[], Iterator[Bytes]]) -> None:
+        self.length = length
+        self._produce = produce
+
+    def __len__(self) -> int:
+        return self.length
+
+    def parts(self) -> Iterator[Bytes]:
+        """The bytes in order, checked to add up to :attr:`length`."""
+        done = 0
+        for part in self._produce():
+            done += len(part)
+            if done > self.length:
+                break
+            yield part
+        if done != self.length:
+            raise RuntimeError(f"a deferred edit produced {done} bytes for a range of {self.length}")
+
+    def materialize(self) -> Bytes:
+        """All the bytes as one new writable array."""
+        out = np.empty(self.length, dtype=np.uint8)
+        pos = 0
+        for part in self.parts():
+            out[pos : pos + len(part)] = part
+            pos += len(part)
+        return out
+
+
 class _Buffer:
-    """The bytes of one glTF buffer as a list of ``(offset, array)`` segments."""
+    """The bytes of one glTF buffer as a list of ``(offset, array)`` segments.
+
+    A segment whose offset is in :attr:`deferred` holds the bytes as read (a read-only
+    view) until it is written or read; then the :class:`Deferred` edit replaces them.
+    """
 
     def __init__(self, base: Bytes, length: int) -> None:
         self.segments: list[tuple[int, Bytes]] = [(0, base)]
@@ -99,8 +152,44 @@ class _Buffer:
         self.writable = [False]
         self.edited = False
         self._joined: Bytes | None = None
+        self.deferred: dict[int, Deferred] = {}
 
-    def find(self, start: int, end: int) -> int:
+    def defer(self, start: int, end: int, edit: Deferred) -> bool:
+        """Register ``edit`` as the new content of bytes ``start..end``.
+
+        Only a range inside one read-only segment with no other deferred edit in it is
+        accepted (``False`` otherwise: the caller edits the bytes directly).
+        """
+        try:
+            k = self.find(start, end, materialize=False)
+        except IndexError:
+            return False
+        off, seg = self.segments[k]
+        if self.writable[k] or off in self.deferred or end - start != len(edit) or end == start:
+            return False
+        a, b = start - off, end - off
+        pieces = [(o, sg) for o, sg in ((off, seg[:a]), (start, seg[a:b]), (end, seg[b:])) if len(sg)]
+        self.segments[k : k + 1] = pieces
+        self.writable[k : k + 1] = [False] * len(pieces)
+        self.deferred[start] = edit
+        self._joined = None
+        self.edited = True
+        return True
+
+    def materialize(self, start: int = 0, end: int | None = None) -> None:
+        """Compute the deferred edits that overlap bytes ``start..end`` (default: all)."""
+        if not self.deferred:
+            return
+        stop = self.length if end is None else end
+        for k, (off, seg) in enumerate(self.segments):
+            if off in self.deferred and off < stop and off + len(seg) > start:
+                self.segments[k] = (off, self.deferred.pop(off).materialize())
+                self.writable[k] = True
+                self._joined = None
+
+    def find(self, start: int, end: int, *, materialize: bool = True) -> int:
+        if materialize:
+            self.materialize(start, end)
         for k in range(len(self.segments) - 1, -1, -1):
             off, seg = self.segments[k]
             if off <= start:
@@ -129,6 +218,7 @@ class _Buffer:
         try:
             k = self.find(start, end)
         except IndexError:
+            self.materialize(start, end)
             ks = [j for j, (o, sg) in enumerate(self.segments) if o < end and o + len(sg) > start]
             first = self.segments[ks[0]][0]
             merged = np.concatenate([self.segments[j][1] for j in ks])
@@ -155,6 +245,7 @@ class _Buffer:
         return seg[start - off : end - off]
 
     def joined(self) -> Bytes:
+        self.materialize()
         if len(self.segments) == 1:
             return _readonly(self.segments[0][1][: self.length])
         if self._joined is None:
@@ -163,10 +254,19 @@ class _Buffer:
         return self._joined
 
     def chunks(self) -> Iterator[Bytes]:
-        """The bytes in order, without joining (for streaming writes)."""
+        """The bytes in order, without joining; deferred edits computed."""
+        self.materialize()
+        for part in self.parts():
+            assert not isinstance(part, Deferred)
+            yield part
+
+    def parts(self) -> Iterator[Bytes | Deferred]:
+        """The bytes in order for a streaming write: deferred edits stay deferred."""
         remaining = self.length
-        for _, seg in self.segments:
-            part = seg[:remaining]
+        for off, seg in self.segments:
+            part: Bytes | Deferred = self.deferred.get(off, seg)
+            if isinstance(part, np.ndarray):
+                part = part[:remaining]
             remaining -= len(part)
             if len(part):
                 yield part
@@ -472,6 +572,25 @@ class GltfDocument:
         off, seg = buf.segments[k]
         return _readonly(seg[start - off : end - off])
 
+    def defer_range(self, index: int, start: int, edit: Deferred) -> bool:
+        """Make ``edit`` the new content of ``len(edit)`` bytes of buffer ``index`` from ``start``.
+
+        The bytes are computed when the document is written (or when something reads
+        them first), so a large rewrite costs no memory.
+
+        Returns
+        -------
+        bool
+            ``False`` when the range is not a part of the bytes as read that no other
+            edit touches; then nothing changed and the caller edits the bytes directly
+            (:meth:`byte_range` with ``writable=True``).
+        """
+        buf = self._buffer(index)
+        end = start + len(edit)
+        if start < 0 or end > buf.length:
+            return False
+        return buf.defer(start, end, edit)
+
     def writable_buffer(self, index: int) -> Bytes:
         """All bytes of buffer ``index`` as one writable array (copied once).
 
@@ -487,6 +606,7 @@ class GltfDocument:
             ``index`` is out of range.
         """
         buf = self._buffer(index)
+        buf.materialize()
         if len(buf.segments) > 1:
             merged = np.concatenate([s for _, s in buf.segments])
             buf.segments = [(0, merged)]
@@ -757,8 +877,8 @@ class GltfDocument:
                 out.append((rel, target, f"/images/{i}/uri"))
         return out
 
-    def _buffer_payload(self, i: int) -> list[Bytes]:
-        return list(self._buffers[i].chunks())
+    def _buffer_payload(self, i: int) -> list[Bytes | Deferred]:
+        return list(self._buffers[i].parts())
 
     def _write_glb(self, out: Path) -> list[Path]:
         glb_buffer = 0 if self._buffers and self.sources[0].kind == "glb" else None
@@ -801,8 +921,7 @@ class GltfDocument:
             target = _safe_child(out.parent, name)
             target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "wb") as fh:
-                for part in self._buffers[i].chunks():
-                    _write_part(fh, part)
+                _write_parts(fh, self._buffers[i].parts())
             written.append(target)
         return new_names, written
 
@@ -810,7 +929,7 @@ class GltfDocument:
         # Pack every buffer into one BIN chunk and embed external/data images.
         doc = json.loads(dumps_json(self.json))
         folder = self.path.parent if self.path is not None else Path.cwd()
-        parts: list[Bytes] = []
+        parts: list[Bytes | Deferred] = []
         total = 0
         # Buffers with bytes go into the BIN chunk (buffer 0) at ``starts[b]``; a buffer with
         # none (an EXT_meshopt_compression fallback) stays a buffer of its own, no uri.
@@ -824,7 +943,7 @@ class GltfDocument:
                 extra_buffers.append({k: v for k, v in old_buffers[b].items() if k != "uri"})
                 continue
             starts[b] = total
-            for part in buf.chunks():
+            for part in buf.parts():
                 parts.append(part)
                 total += len(part)
             pad = _pad(total, 16)
@@ -951,63 +1070,143 @@ def _safe_child(folder: Path, rel: str) -> Path:
 def _write_glb_file(
     out: Path,
     data: dict[str, Any],
-    bin_parts: list[Bytes] | None,
+    bin_parts: list[Bytes | Deferred] | None,
     extra: list[tuple[int, Bytes]],
     bin_first: bool,
 ) -> None:
     js = dumps_json(data).encode("utf-8")
     js += b" " * _pad(len(js))
-    bin_chunk: list[tuple[int, list[Bytes]]] = []
+    bin_chunk: list[tuple[int, list[Bytes | Deferred]]] = []
     if bin_parts is not None:
         bin_chunk = [(CHUNK_BIN, bin_parts)]
-    extras: list[tuple[int, list[Bytes]]] = [(t, [d]) for t, d in extra]
+    extras: list[tuple[int, list[Bytes | Deferred]]] = [(t, [d]) for t, d in extra]
     chunks = [*bin_chunk, *extras] if bin_first else [*extras, *bin_chunk]
-    sizes = []
-    for _, parts in chunks:
-        n = sum(len(p) for p in parts)
-        sizes.append(n)
-    total = 12 + 8 + len(js) + sum(8 + n + _pad(n) for n in sizes)
+    parts: list[Bytes | Deferred] = [
+        np.frombuffer(struct.pack("<III", GLB_MAGIC, 2, 0), np.uint8),  # length set below
+        np.frombuffer(struct.pack("<II", len(js), CHUNK_JSON) + js, np.uint8),
+    ]
+    for ctype, body in chunks:
+        n = sum(len(p) for p in body)
+        parts.append(np.frombuffer(struct.pack("<II", n + _pad(n), ctype), np.uint8))
+        parts.extend(body)
+        if _pad(n):
+            parts.append(np.zeros(_pad(n), np.uint8))
+    total = sum(len(p) for p in parts)
+    parts[0] = np.frombuffer(struct.pack("<III", GLB_MAGIC, 2, total), np.uint8)
     with open(out, "wb") as fh:
-        fh.write(struct.pack("<III", GLB_MAGIC, 2, total))
-        fh.write(struct.pack("<II", len(js), CHUNK_JSON))
-        fh.write(js)
-        for (ctype, parts), n in zip(chunks, sizes, strict=True):
-            fh.write(struct.pack("<II", n + _pad(n), ctype))
-            for p in parts:
-                _write_part(fh, p)
-            fh.write(b"\0" * _pad(n))
+        _write_parts(fh, parts)
 
 
 _KERNEL_COPY_MIN = 1 << 20  # below this, a plain write is as fast
 
 
-def _write_part(fh: BinaryIO, part: Bytes) -> None:
-    """Write ``part``; unchanged ranges of a mapped input file are copied by the kernel."""
-    region = file_region(part) if len(part) >= _KERNEL_COPY_MIN else None
+def _write_parts(fh: BinaryIO, parts: Iterable[Bytes | Deferred]) -> int:
+    """Write ``parts`` one after another at ``fh``'s position; return the bytes written.
+
+    Every part goes straight to its own place in the file, so parts are written in
+    parallel (:data:`WRITE_THREADS`): unchanged ranges of a mapped input file are
+    copied by the kernel (``os.copy_file_range``) while deferred edits are computed
+    (numpy releases the GIL in its loops).
+    """
+    fh.flush()
+    fd = fh.fileno()
+    start = pos = fh.tell()
+    jobs: collections.deque[tuple[int, Bytes | Deferred]] = collections.deque()
+    small: list[tuple[int, Bytes]] = []
+    for part in parts:
+        if isinstance(part, Deferred) or len(part) >= _KERNEL_COPY_MIN:
+            jobs.append((pos, part))
+        else:
+            small.append((pos, part))
+        pos += len(part)
+    for at, part in small:
+        _pwrite(fd, part, at)
+    # Kernel copies are taken from the front and deferred edits from the back, so the
+    # two kinds of work overlap even with a single helper thread.
+    jobs = collections.deque(sorted(jobs, key=lambda job: isinstance(job[1], Deferred)))
+    helpers = [_Writer(fd, jobs, front=True) for _ in range(min(len(jobs), WRITE_THREADS) - 1)]
+    for h in helpers:
+        h.start()
+    errors: list[BaseException] = []
+    try:
+        _Writer(fd, jobs, front=False).run()
+    except BaseException as exc:
+        errors.append(exc)
+        jobs.clear()  # stop the helpers early
+    for h in helpers:
+        h.join()
+        if h.error is not None:
+            errors.append(h.error)
+    if errors:
+        raise errors[0]
+    fh.seek(pos)
+    return pos - start
+
+
+#: Threads that write one output file (the calling thread included).
+WRITE_THREADS = max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
+
+
+def _pwrite(fd: int, data: Bytes, at: int) -> int:
+    """Write all of ``data`` at offset ``at`` of ``fd``; return its length."""
+    view = np.ascontiguousarray(data).data.cast("B")
+    done = 0
+    while done < len(view):
+        done += os.pwrite(fd, view[done:], at + done)
+    return len(view)
+
+
+def _kernel_copy(fd: int, part: Bytes, at: int) -> int:
+    """Copy the mapped input bytes ``part`` to offset ``at`` of ``fd`` by the kernel where it
+    can (the file is the one that was mapped, ``copy_file_range`` works here); return how many."""
+    region = file_region(part)
     if region is None:
-        fh.write(part.data)
-        return
+        return 0
     path, offset, ident = region
-    out_fd = fh.fileno()
+    done = 0
     with open(path, "rb") as src:
         st = os.fstat(src.fileno())
         if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != ident:
-            fh.write(part.data)  # the file was replaced since it was mapped: copy from the map
-            return
-        fh.flush()
-        remaining, pos = len(part), offset
+            return 0  # replaced since it was mapped: the map holds the bytes to write
         try:
-            while remaining:
-                n = os.copy_file_range(src.fileno(), out_fd, remaining, pos)
+            while done < len(part):
+                n = os.copy_file_range(src.fileno(), fd, len(part) - done, offset + done, at + done)
                 if n == 0:
                     break
-                remaining -= n
-                pos += n
+                done += n
         except (OSError, AttributeError):
-            pass  # no copy_file_range here (or across these file systems): copy the rest below
-        if remaining:
-            os.lseek(out_fd, 0, os.SEEK_END)
-            fh.write(part[len(part) - remaining :].data)
+            pass  # not here, or not across these file systems: the caller writes the rest
+    return done
+
+
+class _Writer(threading.Thread):
+    """Takes ``(offset, part)`` jobs from one end of a shared deque and writes them."""
+
+    def __init__(self, fd: int, jobs: collections.deque[tuple[int, Bytes | Deferred]], *, front: bool) -> None:
+        super().__init__(name="meshpivot-write", daemon=True)
+        self.fd = fd
+        self.jobs = jobs
+        self.front = front
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while True:
+                try:
+                    at, part = self.jobs.popleft() if self.front else self.jobs.pop()
+                except IndexError:
+                    return
+                if isinstance(part, Deferred):
+                    for piece in part.parts():
+                        at += _pwrite(self.fd, piece, at)
+                    continue
+                done = _kernel_copy(self.fd, part, at)
+                if done < len(part):
+                    _pwrite(self.fd, part[done:], at + done)
+        except BaseException as exc:
+            if threading.current_thread() is threading.main_thread():
+                raise
+            self.error = exc
 
 
 def _byte_length(buf: dict[str, Any], i: int) -> int:
