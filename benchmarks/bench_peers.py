@@ -81,6 +81,22 @@ GT_IMPORT = "node: import glTF-Transform"
 GT_IMPORT_JS = "import('@gltf-transform/core').then(() => import('@gltf-transform/functions'))"
 JOBS1 = "verify --jobs 1"
 JOBS2 = "verify --jobs 2"
+SPIN1 = "CPU-bound work, 1 process"
+SPIN2 = "the same work, 2 processes at once"
+# Pure-Python arithmetic in N forked processes: how much two processes really gain on this
+# machine (virtual CPUs may share a core or be taken by the host), the ceiling for --jobs 2.
+SPIN_CODE = (
+    "import os,sys\n"
+    "n=int(sys.argv[1]); kids=[]\n"
+    "for _ in range(n):\n"
+    "    pid=os.fork()\n"
+    "    if pid==0:\n"
+    "        x=0\n"
+    "        for i in range(6_000_000): x+=i\n"
+    "        os._exit(0)\n"
+    "    kids.append(pid)\n"
+    "for k in kids: os.waitpid(k,0)\n"
+)
 
 MIB = 1024.0 * 1024.0
 
@@ -364,6 +380,8 @@ class Bench:
             for tool in tools[k:] + tools[:k]:
                 out = outdir / f"{tool.name.replace(' ', '_').replace('/', '_')}.glb"
                 out.unlink(missing_ok=True)
+                # Untimed: the previous run's output reaches the disk now, not during this run.
+                os.sync()
                 log = logs / f"{group}-{tool.name.replace(' ', '_')}.log"
                 wall, peak, code, timed_out, source = run_child(tool.argv(src, out), self.args.timeout, log)
                 ok = code in tool.ok_codes and not timed_out
@@ -510,6 +528,15 @@ def meshpivot_exe() -> str:
     return str(mp) if mp.exists() else (shutil.which("meshpivot") or "meshpivot")
 
 
+def spin_tool(procs: int) -> Tool:
+    """The machine's parallel ceiling: the same CPU-bound work in ``procs`` processes at once."""
+
+    def argv(_in: Path, _out: Path) -> list[str]:
+        return [sys.executable, "-c", SPIN_CODE, str(procs)]
+
+    return Tool(SPIN1 if procs == 1 else SPIN2, argv, writes=False)
+
+
 def batch_tool(mp: str, jobs: int) -> Tool:
     """``meshpivot verify FOLDER --jobs N``; the batch files are centred, so pivot 0 0 0 passes."""
 
@@ -623,7 +650,17 @@ def build_report(b: Bench, sizes: list[str], info: dict[str, str], gt_note: str 
         w = b.median(t, "batch")
         thr = "n/a" if w is None else f"{BATCH_FILES / w:.1f} files/s"
         add(f"| `meshpivot {t}` on {BATCH_FILES} files | {fmt(w)} | {b.peak_cell(t, 'batch')} | {thr} |")
+    s1, s2 = b.median(SPIN1, "ceiling"), b.median(SPIN2, "ceiling")
+    ceiling = None if s1 is None or s2 is None else 2 * s1 / s2
+    for t, w in ((SPIN1, s1), (SPIN2, s2)):
+        add(f"| {t} | {fmt(w)} | | |")
     add("")
+    if ceiling is not None:
+        add(
+            f"Two processes doing pure CPU work get {ceiling:.2f}x the throughput of one here: that is the "
+            "most `--jobs 2` can reach on this machine, whatever the program."
+        )
+        add("")
 
     # ---- targets
     targets: list[dict[str, Any]] = []
@@ -987,6 +1024,7 @@ def main(argv: list[str] | None = None) -> int:
             for p in folder.glob("*.glb"):
                 warm_page_cache(p)
             b.time_group("batch", [batch_tool(mp, 1), batch_tool(mp, 2)], folder, work)
+            b.time_group("ceiling", [spin_tool(1), spin_tool(2)], folder, work)
     shutil.rmtree(work, ignore_errors=True)
 
     info["load_end"] = load_average()
