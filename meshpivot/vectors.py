@@ -6,6 +6,10 @@ are cast once to the stored dtype. A caller's array changes only through ``out=`
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -17,6 +21,8 @@ __all__ = [
     "linear_part",
     "merge_bounds",
     "point_bounds",
+    "referenced_bounds",
+    "referenced_rows",
     "transform_directions",
     "transform_normals",
     "transform_points",
@@ -26,6 +32,8 @@ __all__ = [
 F64 = NDArray[np.float64]
 Linear = ArrayLike  # (3,) per-axis factors or a (3, 3) matrix
 CHUNK = 1 << 18  # rows per chunk on hot paths: 256 k vertices
+Release = Callable[[NDArray[Any]], None]  # told about each slice once it has been read
+SIDES = 6  # of a box: bit 2 * axis marks the min face of an axis, bit 2 * axis + 1 its max face
 
 
 def point_bounds(points: ArrayLike, *, what: str = "points") -> tuple[F64, F64]:
@@ -87,6 +95,195 @@ def merge_bounds(boxes: list[tuple[F64, F64]]) -> tuple[F64, F64]:
     lo = np.min(np.stack([b[0] for b in boxes]), axis=0)
     hi = np.max(np.stack([b[1] for b in boxes]), axis=0)
     return lo, hi
+
+
+def referenced_rows(
+    indices: ArrayLike, n: int, *, chunk: int = CHUNK, release: Release | None = None
+) -> NDArray[np.bool_]:
+    """Which of ``n`` rows ``indices`` reference.
+
+    Parameters
+    ----------
+    indices : (m,) integer array
+        Each in ``[0, n)``; not copied when already an array.
+    n : int
+        Rows in the array that ``indices`` index.
+    chunk : int
+        Indices scattered at a time: no index-sized temporaries.
+    release : callable, optional
+        Called with each slice of ``indices`` once it has been read (e.g. to drop the
+        pages of a memory-mapped file).
+
+    Returns
+    -------
+    (n,) bool
+    """
+    idx = np.asarray(indices).reshape(-1)
+    used = np.zeros(n, dtype=bool)
+    for start in range(0, len(idx), chunk):
+        part = idx[start : start + chunk]
+        used[part] = True
+        if release is not None:
+            release(part)
+    return used
+
+
+def referenced_bounds(
+    points: ArrayLike,
+    indices: ArrayLike | None,
+    *,
+    what: str = "points",
+    chunk: int = CHUNK,
+    release: Release | None = None,
+) -> tuple[F64, F64]:
+    """Axis-aligned bounds of the rows of ``points`` that ``indices`` reference.
+
+    Parameters
+    ----------
+    points : (n, 3) array
+        Any float or integer dtype; not copied when already an array.
+    indices : (m,) integer array or None
+        Row numbers, each in ``[0, n)``: the caller checks the range (a larger one
+        raises ``IndexError`` or is never read). ``None``: every row.
+    what : str
+        Named in error messages.
+    chunk : int
+        Rows of ``points``, and indices, read at a time.
+    release : callable, optional
+        Called with each slice of ``points`` or ``indices`` once it has been read (e.g.
+        to drop the pages of a memory-mapped file, so that memory does not grow with it).
+
+    Returns
+    -------
+    lo, hi : (3,) float64
+        The numbers ``point_bounds(points[np.unique(indices)])`` gives (where -0.0 and
+        0.0 tie for a bound either may come back, as from :func:`point_bounds`).
+
+    Raises
+    ------
+    EmptyInputError
+        No row, or no index.
+    NonFiniteInputError
+        A referenced coordinate is NaN or infinite (rows no index references may hold
+        anything).
+
+    Notes
+    -----
+    Selecting the referenced rows costs a scatter of every index and a copy. Instead
+    this takes the bounds of every row and, for each of the six sides of the box, the
+    rows that lie on it; once each side has a referenced row, those bounds are the
+    answer. Indices are read chunk by chunk, first where each side's lowest row is
+    expected to be used first (exporters and meshoptimizer number vertices in the order
+    of first use), so a typical mesh reads a few chunks of its indices. A side with no
+    referenced row, or a coordinate that is not finite, falls back to selecting the
+    referenced rows.
+
+    Examples
+    --------
+    >>> pts = np.array([[0, 0, 0], [1, 2, 3], [9, 9, 9]], dtype=np.float32)
+    >>> lo, hi = referenced_bounds(pts, np.array([0, 1, 1, 0]))
+    >>> hi.tolist()
+    [1.0, 2.0, 3.0]
+    """
+    arr = np.asarray(points)
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise ValueError(f"{what} must have shape (n, 3), got {arr.shape}")
+    if len(arr) == 0:
+        return point_bounds(arr, what=what)  # raises EmptyInputError
+    idx = None if indices is None else np.asarray(indices).reshape(-1)
+    if idx is not None and len(idx) == 0:
+        raise EmptyInputError(f"{what}: no vertex is referenced, so there is no bounding box")
+    found = _extremes(arr, chunk, release, sides=idx is not None)
+    if found is not None:
+        lo, hi, rows = found
+        if idx is None or _sides_referenced(rows, len(arr), idx, chunk, release):
+            return lo, hi
+    elif idx is None:
+        return point_bounds(arr, what=what)  # raises NonFiniteInputError
+    # A side that no index reaches, or a coordinate that is not finite (perhaps unreferenced).
+    return _masked_bounds(arr, referenced_rows(idx, len(arr), chunk=chunk, release=release), what, chunk, release)
+
+
+def _extremes(
+    arr: NDArray[Any], chunk: int, release: Release | None, *, sides: bool
+) -> tuple[F64, F64, list[NDArray[np.intp]]] | None:
+    """Bounds of the ``(n, 3)`` rows of ``arr`` (``n > 0``) and, with ``sides``, for each
+    side of the box (see :data:`SIDES`) the rows on it; ``None`` when a coordinate is NaN
+    or infinite.
+
+    One pass, ``chunk`` rows at a time, with the bounds that :func:`point_bounds` gives
+    (the same per-chunk column reductions). A chunk is compared with a bound only where it
+    reaches the best bound so far. Each column is copied into one reused buffer: a fresh
+    buffer per chunk costs more in page faults than the reductions themselves.
+    """
+    best = np.array([np.inf, -np.inf] * 3)  # by side
+    rows: list[list[NDArray[np.intp]]] = [[] for _ in range(SIDES)]
+    buf = np.empty(min(chunk, len(arr)), dtype=arr.dtype)
+    for start in range(0, len(arr), chunk):
+        block = arr[start : start + chunk]
+        col = buf[: len(block)]
+        for axis in range(3):
+            np.copyto(col, block[:, axis])
+            for side, bound in ((2 * axis, col.min()), (2 * axis + 1, col.max())):
+                value = float(bound)
+                if not np.isfinite(value):  # min and max propagate NaN; inf shows up as a bound
+                    return None
+                better = value > best[side] if side % 2 else value < best[side]
+                if sides and (better or value == best[side]):
+                    ids = np.flatnonzero(col == bound) + start
+                    rows[side] = [ids] if better else [*rows[side], ids]
+                if better:
+                    best[side] = value
+        if release is not None:
+            release(block)
+    return best[0::2], best[1::2], [np.concatenate(r) for r in rows] if sides else []
+
+
+def _sides_referenced(
+    rows: list[NDArray[np.intp]], n: int, idx: NDArray[Any], chunk: int, release: Release | None
+) -> bool:
+    """Whether, for every side, ``idx`` references one of the ``rows[side]`` (of ``n``).
+
+    A ``(n,)`` lookup holds bit ``side`` for each row on a side. Chunks of ``chunk``
+    indices are read, each at most once, until every side is found: for each side not
+    found yet, the chunk where its lowest row is used first if rows are numbered in the
+    order of first use; then the neighbours of those chunks; then every other chunk.
+    """
+    lookup = np.zeros(n, dtype=np.uint8)
+    for side, ids in enumerate(rows):
+        lookup[ids] |= np.uint8(1 << side)
+    count = -(-len(idx) // chunk)
+    guesses = [min(count - 1, int(ids[0]) * len(idx) // (n * chunk)) for ids in rows]
+    hinted = ((side, guess + step) for step in (0, -1, 1) for side, guess in enumerate(guesses))
+    rest = ((-1, c) for c in range(count))
+    found = 0
+    seen: set[int] = set()
+    for side, c in itertools.chain(hinted, rest):
+        if (side >= 0 and found >> side & 1) or not 0 <= c < count or c in seen:
+            continue
+        seen.add(c)
+        part = idx[c * chunk : (c + 1) * chunk]
+        found |= int(np.bitwise_or.reduce(np.take(lookup, part)))  # take: faster than lookup[part]
+        if release is not None:
+            release(part)
+        if found == (1 << SIDES) - 1:
+            return True
+    return False
+
+
+def _masked_bounds(
+    arr: NDArray[Any], used: NDArray[np.bool_], what: str, chunk: int, release: Release | None
+) -> tuple[F64, F64]:
+    """:func:`point_bounds` of the rows of ``arr`` that ``used`` marks, ``chunk`` rows at a time."""
+    parts = []
+    for start in range(0, len(arr), chunk):
+        block = arr[start : start + chunk]
+        kept = block[used[start : start + chunk]]
+        if len(kept):
+            parts.append(point_bounds(kept, what=what))
+        if release is not None:
+            release(block)
+    return merge_bounds(parts)
 
 
 def linear_part(linear: Linear) -> F64:

@@ -13,6 +13,8 @@ from meshpivot.vectors import (
     cofactor,
     merge_bounds,
     point_bounds,
+    referenced_bounds,
+    referenced_rows,
     transform_directions,
     transform_normals,
     transform_points,
@@ -52,6 +54,93 @@ def test_point_bounds_rejects_empty() -> None:
         point_bounds(np.zeros((0, 3)))
     with pytest.raises(EmptyInputError):
         merge_bounds([])
+
+
+# Few distinct values: ties on the extreme values are the rule, not the exception.
+tied = st.sampled_from([-1e3, -2.5, -1.0, -0.0, 0.0, 1.0, 2.5, 1e3]).map(np.float32)
+
+
+@st.composite
+def indexed_points(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
+    """Points, indices into them (often skipping the extreme rows, in any order) and a chunk
+    size; rows no index references may be NaN or infinite."""
+    n = draw(st.integers(1, 40))
+    pts = draw(arrays(np.float32, (n, 3), elements=st.one_of(tied, finite.map(np.float32))))
+    used = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
+    idx = draw(st.lists(st.sampled_from(used), min_size=1, max_size=80))
+    for row in draw(st.sets(st.integers(0, n - 1).filter(lambda r: r not in used), max_size=3)):
+        pts[row, draw(st.integers(0, 2))] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+    dtype = draw(st.sampled_from([np.uint8, np.uint16, np.uint32, np.int64]))
+    return pts, np.array(idx, dtype=dtype), draw(st.integers(1, 9))
+
+
+@given(indexed_points())
+def test_referenced_bounds_equal_bounds_of_referenced_rows(case: tuple[np.ndarray, np.ndarray, int]) -> None:
+    pts, idx, chunk = case
+    lo, hi = referenced_bounds(pts, idx, chunk=chunk)
+    want_lo, want_hi = point_bounds(pts[np.unique(idx)])
+    assert lo.tolist() == want_lo.tolist() and hi.tolist() == want_hi.tolist()
+
+
+@given(indexed_points())
+def test_referenced_rows_mark_exactly_the_indices(case: tuple[np.ndarray, np.ndarray, int]) -> None:
+    pts, idx, chunk = case
+    used = referenced_rows(idx, len(pts), chunk=chunk)
+    assert np.flatnonzero(used).tolist() == np.unique(idx).tolist()
+
+
+@given(arrays(np.float32, st.tuples(st.integers(1, 40), st.just(3)), elements=tied), st.integers(1, 9))
+def test_referenced_bounds_of_every_row_are_point_bounds(points: np.ndarray, chunk: int) -> None:
+    # Equal as numbers: where -0.0 and 0.0 tie, which one a min returns depends on the chunking.
+    lo, hi = referenced_bounds(points, None, chunk=chunk)
+    want_lo, want_hi = point_bounds(points)
+    assert lo.tolist() == want_lo.tolist() and hi.tolist() == want_hi.tolist()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("indices", [[0, 1, 2, 2], None])
+def test_referenced_bounds_reject_a_referenced_non_finite_row(bad: float, indices: list[int] | None) -> None:
+    pts = np.arange(12, dtype=np.float32).reshape(4, 3)
+    pts[2, 1] = bad
+    with pytest.raises(NonFiniteInputError, match="NaN or infinite"):
+        referenced_bounds(pts, indices, chunk=2)
+
+
+def test_referenced_bounds_reject_no_rows_and_no_indices() -> None:
+    with pytest.raises(EmptyInputError):
+        referenced_bounds(np.zeros((0, 3)), np.zeros(0, dtype=np.uint32))
+    with pytest.raises(EmptyInputError):
+        referenced_bounds(np.zeros((4, 3)), np.zeros(0, dtype=np.uint32))
+
+
+def _grid_in_first_use_order(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """A side x side height field, rows of vertices numbered as their triangles use them."""
+    y, x = np.mgrid[0:side, 0:side]
+    h = np.sin(x * 0.37) * np.cos(y * 0.21)
+    pts = np.stack([x, h, y], axis=-1).reshape(-1, 3).astype(np.float32)
+    v = np.arange(side * side).reshape(side, side)
+    a, b, c, d = v[:-1, :-1], v[:-1, 1:], v[1:, :-1], v[1:, 1:]
+    return pts, np.stack([a, c, b, b, c, d], axis=-1).reshape(-1).astype(np.uint32)
+
+
+def test_referenced_bounds_read_few_index_chunks_when_vertices_follow_first_use() -> None:
+    pts, idx = _grid_in_first_use_order(100)
+    read: list[int] = []
+    lo, hi = referenced_bounds(pts, idx, chunk=256, release=lambda a: read.append(a.ndim))
+    assert lo.tolist() == point_bounds(pts)[0].tolist() and hi.tolist() == point_bounds(pts)[1].tolist()
+    assert read.count(2) == -(-len(pts) // 256)  # every block of points, once
+    assert read.count(1) <= 6  # of 230 index chunks
+
+
+@pytest.mark.parametrize("used", [0, 2])
+def test_referenced_bounds_find_a_side_through_any_row_on_it(used: int) -> None:
+    # Rows 0 and 2, in different chunks of points, lie on the min face of x; the last index uses one.
+    pts = np.array([[0, 2, 2], [1, 1, 1], [0, 2, 2], [3, 3, 3]], dtype=np.float32)
+    idx = np.array([1, 3, 1, 3, 1, 3, 1, 3, used], dtype=np.uint16)
+    read: list[int] = []
+    lo, _ = referenced_bounds(pts, idx, chunk=2, release=lambda a: read.append(len(a)))
+    assert lo.tolist() == [0, 1, 1]
+    assert sorted(read) == [1, 2, 2, 2, 2, 2, 2]  # 2 blocks of points; each index chunk once, no selection pass
 
 
 @given(matrices)

@@ -10,7 +10,10 @@ transform is ignored); ``EXT_mesh_gpu_instancing`` expands one box per instance.
 All math is float64. The box of a rigid primitive is taken from its local box's
 corners only when the matrix is a pure per-axis scale plus translation (then it is
 the same number a per-vertex transform gives); otherwise the points are transformed
-in chunks, since the box of a rotated point set is not the rotated box.
+in chunks, since the box of a rotated point set is not the rotated box. The local box
+of an indexed primitive comes from :func:`meshpivot.vectors.referenced_bounds`, which
+reads a few chunks of the indices instead of selecting the referenced vertices; only
+skinned primitives and rotated nodes or instances select them.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from numpy.typing import NDArray
 
 from ..errors import EmptyInputError, NonFiniteInputError, UnreadableInputError, UnsupportedInputError
 from ..formats.base import Measurement
-from ..vectors import CHUNK, affine_points, merge_bounds, point_bounds
+from ..vectors import CHUNK, affine_points, merge_bounds, point_bounds, referenced_bounds, referenced_rows
 from .accessors import accessor_info, accessor_view, read_accessor
 from .compression import DracoPrimitive, decode_draco_primitive, draco_extension
 from .document import GltfDocument, release_pages
@@ -95,22 +98,65 @@ def default_weights(data: dict[str, Any], node: int) -> F64:
     return np.array(w if w is not None else [], dtype=np.float64)
 
 
-def _used_mask(prim: _Primitive, n: int) -> NDArray[np.bool_] | None:
-    """Which of ``n`` vertices the indices reference (``None``: all of them)."""
+def _checked_indices(prim: _Primitive, n: int) -> NDArray[Any] | None:
+    """The indices of ``prim`` (``None``: it has none), each checked to be below ``n``.
+
+    Raises
+    ------
+    UnreadableInputError
+        An index is ``n`` or more.
+    """
     idx = prim.indices()
     if idx is None:
         return None
-    mask = np.zeros(n, dtype=bool)
-    for k in range(0, len(idx), 4 * CHUNK):  # chunked: no index-sized temporaries
+    for k in range(0, len(idx), 4 * CHUNK):  # chunked, each chunk's file pages dropped once read
         part = idx[k : k + 4 * CHUNK]
         top = int(part.max())
         if top >= n:
             raise UnreadableInputError(f"{prim.where}/indices reference vertex {top} but POSITION has {n} vertices")
-        mask[part] = True
         release_pages(part)
+    return idx
+
+
+def _used_mask(idx: NDArray[Any] | None, n: int) -> NDArray[np.bool_] | None:
+    """Which of ``n`` vertices the checked indices ``idx`` reference (``None``: all of them)."""
+    if idx is None:
+        return None
+    mask = referenced_rows(idx, n, chunk=4 * CHUNK, release=release_pages)
     if mask.all():
         return None  # every vertex is drawn: no need to select
     return mask
+
+
+def _morphed_points(doc: GltfDocument, p: _Primitive, weights: F64) -> NDArray[Any]:
+    """Local positions of every vertex of ``p`` after morph targets: the stored data
+    (a read-only view where possible) when no target applies, else a float64 copy.
+
+    Raises
+    ------
+    UnreadableInputError
+        No POSITION, or a target with another vertex count.
+    """
+    pos = p.attribute("POSITION", view=True)
+    if pos is None:
+        raise UnreadableInputError(f"{p.where}/attributes has no POSITION")
+    if pos.ndim != 2 or pos.shape[1] != 3:
+        raise UnreadableInputError(f"{p.where}/attributes/POSITION is not VEC3")
+    points: NDArray[Any] = pos
+    targets = p.json.get("targets") or []
+    for t, target in enumerate(targets):
+        w = float(weights[t]) if t < len(weights) else 0.0
+        if w == 0.0 or not isinstance(target, dict) or "POSITION" not in target:
+            continue
+        if points is pos:
+            points = np.array(pos, dtype=np.float64)  # our own copy, morphed below
+        delta = read_accessor(doc, target["POSITION"])
+        if delta.shape != points.shape:
+            raise UnreadableInputError(
+                f"{p.where}/targets/{t}/POSITION has {len(delta)} vertices; POSITION has {len(points)}"
+            )
+        points += w * delta.astype(np.float64)
+    return points
 
 
 def primitive_points(
@@ -141,26 +187,8 @@ def primitive_points(
         No POSITION, or indices beyond the vertex count.
     """
     p = prim if prim is not None else _Primitive(doc, mesh, index)
-    pos = p.attribute("POSITION", view=True)
-    if pos is None:
-        raise UnreadableInputError(f"{p.where}/attributes has no POSITION")
-    if pos.ndim != 2 or pos.shape[1] != 3:
-        raise UnreadableInputError(f"{p.where}/attributes/POSITION is not VEC3")
-    points: NDArray[Any] = pos
-    targets = p.json.get("targets") or []
-    for t, target in enumerate(targets):
-        w = float(weights[t]) if t < len(weights) else 0.0
-        if w == 0.0 or not isinstance(target, dict) or "POSITION" not in target:
-            continue
-        if points is pos:
-            points = np.array(pos, dtype=np.float64)  # our own copy, morphed below
-        delta = read_accessor(doc, target["POSITION"])
-        if delta.shape != points.shape:
-            raise UnreadableInputError(
-                f"{p.where}/targets/{t}/POSITION has {len(delta)} vertices; POSITION has {len(points)}"
-            )
-        points += w * delta.astype(np.float64)
-    mask = _used_mask(p, len(points))
+    points = _morphed_points(doc, p, weights)
+    mask = _used_mask(_checked_indices(p, len(points)), len(points))
     if mask is not None:
         points = points[mask]
     return points, mask
@@ -175,24 +203,27 @@ def transformed_bounds(points: F64, matrix: F64, *, what: str = "points") -> Box
     matrix : (4, 4) float64
         The bottom row is ignored (glTF node matrices are affine).
     """
-    lin = matrix[:3, :3]
-    if np.count_nonzero(lin - np.diag(np.diag(lin))) == 0:
+    if _diagonal(matrix):
         # Chunk by chunk, dropping each chunk's file pages: memory does not grow with the file.
-        parts = []
-        for k in range(0, len(points), 4 * CHUNK):
-            chunk = points[k : k + 4 * CHUNK]
-            parts.append(point_bounds(chunk, what=what))
-            release_pages(chunk)
-        lo, hi = merge_bounds(parts) if parts else point_bounds(points, what=what)
-        s = np.diag(lin)
-        t = matrix[:3, 3]
-        a = lo * s + t
-        b = hi * s + t
-        return np.minimum(a, b), np.maximum(a, b)
+        return _scaled_box(referenced_bounds(points, None, what=what, release=release_pages), matrix)
     boxes = [
         point_bounds(affine_points(points[k : k + CHUNK], matrix), what=what) for k in range(0, len(points), CHUNK)
     ]
     return merge_bounds(boxes)
+
+
+def _diagonal(matrix: F64) -> bool:
+    """Whether the linear part of the affine ``matrix`` is a pure per-axis scale."""
+    lin = matrix[:3, :3]
+    return bool(np.count_nonzero(lin - np.diag(np.diag(lin))) == 0)
+
+
+def _scaled_box(box: Box, matrix: F64) -> Box:
+    """``box`` mapped by an affine ``matrix`` whose linear part is diagonal: exact, since
+    the box of a per-axis scaled (and translated) point set is the scaled box."""
+    s, t = np.diag(matrix[:3, :3]), matrix[:3, 3]
+    a, b = box[0] * s + t, box[1] * s + t
+    return np.minimum(a, b), np.maximum(a, b)
 
 
 def skinned_points(
@@ -277,34 +308,75 @@ def instance_matrices(doc: GltfDocument, node: int) -> F64 | None:
     return m
 
 
+class _Local:
+    """One primitive's local positions after morph targets, shared by every node that
+    draws it with the same weights. The box of the referenced vertices and the referenced
+    vertices themselves are each computed once, when first asked for.
+
+    Parameters
+    ----------
+    prim : _Primitive
+    points : (n, 3) array
+        Every vertex (see :func:`_morphed_points`).
+    indices : (m,) integer array or None
+        Checked indices (:func:`_checked_indices`); ``None``: every vertex is drawn.
+    """
+
+    def __init__(self, prim: _Primitive, points: NDArray[Any], indices: NDArray[Any] | None) -> None:
+        self.prim = prim
+        self.points = points
+        self.indices = indices
+        self._box: Box | None = None
+        self._referenced: tuple[NDArray[Any], NDArray[np.bool_] | None] | None = None
+
+    @property
+    def drawn(self) -> bool:
+        """Whether the primitive draws any vertex."""
+        return len(self.points) > 0 and (self.indices is None or len(self.indices) > 0)
+
+    def box(self, what: str) -> Box:
+        """The box of the referenced vertices in the primitive's frame (no selection made)."""
+        if self._box is None:
+            self._box = referenced_bounds(self.points, self.indices, what=what, release=release_pages)
+        return self._box
+
+    def referenced(self) -> tuple[NDArray[Any], NDArray[np.bool_] | None]:
+        """The referenced vertices and which were kept (``None``: all), as :func:`primitive_points` gives them."""
+        if self._referenced is None:
+            mask = _used_mask(self.indices, len(self.points))
+            self._referenced = (self.points if mask is None else self.points[mask], mask)
+        return self._referenced
+
+
+def _rigid_box(local: _Local, matrix: F64, what: str) -> Box:
+    """Box of the referenced vertices of ``local`` under the affine ``matrix``: from the
+    local box when the matrix only scales and translates, else from the points."""
+    if _diagonal(matrix):
+        return _scaled_box(local.box(what), matrix)
+    return transformed_bounds(local.referenced()[0], matrix, what=what)
+
+
 #: Point transforms that measuring rotated GPU instances may cost (instances x vertices):
 #: about five seconds of work. Beyond it a file is refused rather than left to run for minutes.
 INSTANCE_WORK_LIMIT = 500_000_000
 
 
-def _instance_boxes(points: NDArray[Any], node2world: F64, instances: F64, what: str) -> list[Box]:
-    """Boxes of ``points`` under every instance: the local box once for scale-only
-    instances (exact: the box of a scaled set is the scaled box), the points for rotated ones."""
+def _instance_boxes(local: _Local, node2world: F64, instances: F64, what: str) -> list[Box]:
+    """Boxes of the referenced vertices of ``local`` under every instance: the local box,
+    taken once, for scale-only instances; the points for rotated ones."""
     boxes: list[Box] = []
-    local: Box | None = None
     rotated = 0
     for inst in instances:
         m = node2world @ inst
-        lin = m[:3, :3]
-        if np.count_nonzero(lin - np.diag(np.diag(lin))) == 0:
-            if local is None:
-                local = point_bounds(points, what=what)
-            s, t = np.diag(lin), m[:3, 3]
-            a, b = local[0] * s + t, local[1] * s + t
-            boxes.append((np.minimum(a, b), np.maximum(a, b)))
-            continue
-        rotated += 1
-        if rotated * len(points) > INSTANCE_WORK_LIMIT:
-            raise UnsupportedInputError(
-                f"{what}: {len(instances)} rotated GPU instances of {len(points)} vertices are more than "
-                f"meshpivot measures exactly ({INSTANCE_WORK_LIMIT:.0e} point transforms)"
-            )
-        boxes.append(transformed_bounds(points, m, what=what))
+        if not _diagonal(m):
+            rotated += 1
+            n = len(local.referenced()[0])
+            if rotated * n > INSTANCE_WORK_LIMIT:
+                raise UnsupportedInputError(
+                    f"{what}: {len(instances)} rotated GPU instances of {n} vertices are more than "
+                    f"meshpivot measures exactly ({INSTANCE_WORK_LIMIT:.0e} point transforms)"
+                )
+        boxes.append(_rigid_box(local, m, what))
     return boxes
 
 
@@ -313,7 +385,7 @@ class _Cache:
 
     def __init__(self) -> None:
         self.prims: dict[tuple[int, int], _Primitive] = {}
-        self.points: dict[tuple[int, int, bytes], tuple[F64, NDArray[np.bool_] | None]] = {}
+        self.locals: dict[tuple[int, int, bytes], _Local] = {}
 
     def primitive(self, doc: GltfDocument, mesh: int, i: int) -> _Primitive:
         key = (mesh, i)
@@ -321,12 +393,13 @@ class _Cache:
             self.prims[key] = _Primitive(doc, mesh, i)
         return self.prims[key]
 
-    def local_points(self, doc: GltfDocument, mesh: int, i: int, weights: F64) -> tuple[F64, NDArray[np.bool_] | None]:
+    def local(self, doc: GltfDocument, mesh: int, i: int, weights: F64) -> _Local:
         key = (mesh, i, weights.tobytes())
-        if key not in self.points:
+        if key not in self.locals:
             prim = self.primitive(doc, mesh, i)
-            self.points[key] = primitive_points(doc, mesh, i, weights, prim=prim)
-        return self.points[key]
+            points = _morphed_points(doc, prim, weights)
+            self.locals[key] = _Local(prim, points, _checked_indices(prim, len(points)))
+        return self.locals[key]
 
 
 def _node_boxes(doc: GltfDocument, graph: SceneGraph, node: int, counts: dict[str, int], cache: _Cache) -> list[Box]:
@@ -341,21 +414,20 @@ def _node_boxes(doc: GltfDocument, graph: SceneGraph, node: int, counts: dict[st
     instances = None if skin is not None else instance_matrices(doc, node)
     boxes: list[Box] = []
     for i in range(len(meshes[mesh].get("primitives", []))):
-        prim = cache.primitive(doc, mesh, i)
-        points, mask = cache.local_points(doc, mesh, i, weights)
-        if len(points) == 0:
+        local = cache.local(doc, mesh, i, weights)
+        if not local.drawn:
             continue
-        what = f"{prim.where} (node {node})"
+        what = f"{local.prim.where} (node {node})"
         if skin is not None:
-            posed = skinned_points(doc, graph, prim, skin, points, mask)
+            posed = skinned_points(doc, graph, local.prim, skin, *local.referenced())
             boxes.append(point_bounds(posed, what=what))
-            counts["drawn_vertices"] += len(points)
+            counts["drawn_vertices"] += len(local.points)
         elif instances is not None:
-            boxes.extend(_instance_boxes(points, graph.world[node], instances, what))
-            counts["drawn_vertices"] += len(points) * len(instances)
+            boxes.extend(_instance_boxes(local, graph.world[node], instances, what))
+            counts["drawn_vertices"] += len(local.points) * len(instances)
         else:
-            boxes.append(transformed_bounds(points, graph.world[node], what=what))
-            counts["drawn_vertices"] += len(points)
+            boxes.append(_rigid_box(local, graph.world[node], what))
+            counts["drawn_vertices"] += len(local.points)
     return boxes
 
 
@@ -366,8 +438,9 @@ def world_bounds(doc: GltfDocument, scene: int | None = None) -> tuple[F64, F64,
     -------
     lo, hi : (3,) float64
     counts : dict
-        ``drawn_vertices`` (referenced vertices over every drawn instance) and
-        ``drawn_nodes`` (mesh nodes drawn).
+        ``drawn_vertices`` (the POSITION count of every drawn primitive, once per
+        node and per GPU instance; an indexed primitive counts all its vertices, also
+        ones no index references) and ``drawn_nodes`` (mesh nodes drawn).
 
     Raises
     ------
