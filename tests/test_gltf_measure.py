@@ -233,6 +233,22 @@ def test_missing_meshopt_names_the_extra(corpus_dir: Path, monkeypatch: pytest.M
         GltfAsset(corpus_dir / "BoxMeshopt/BoxMeshopt.glb").measure()
 
 
+@pytest.mark.parametrize("stride", [0, 6, 2**31, 260])
+def test_meshopt_stride_outside_the_extension_limits_is_one_clear_error(
+    corpus_dir: Path, tmp_path: Path, stride: int
+) -> None:
+    from meshpivot.gltf.document import read_document
+
+    doc = read_document(corpus_dir / "BoxMeshopt/BoxMeshopt.glb")
+    position = doc.json["meshes"][0]["primitives"][0]["attributes"]["POSITION"]
+    view = doc.json["accessors"][position]["bufferView"]
+    ext = doc.json["bufferViews"][view]["extensions"]["EXT_meshopt_compression"]
+    ext["byteStride"] = stride
+    doc.write(tmp_path / "bad.glb")
+    with pytest.raises(UnreadableInputError, match=rf"byteStride is {stride}; for mode {ext['mode']} it must be"):
+        GltfAsset(tmp_path / "bad.glb").measure()
+
+
 # --- hand-made cases ----------------------------------------------------------------
 
 
@@ -282,6 +298,89 @@ def test_only_referenced_vertices_count() -> None:
     )
     m = measure_document(doc)
     np.testing.assert_array_equal(m.hi, [1, 1, 0])
+
+
+# Three referenced vertices inside two that no index references, the second one NaN.
+INNER = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0.5], [100, 100, 100], [-50, -50, np.nan]], dtype="<f4")
+
+
+def _indexed_doc(node: dict[str, Any], instances: dict[str, np.ndarray] | None = None) -> GltfDocument:
+    """One node drawing the first three vertices of INNER by index, with optional GPU instances."""
+    arrays = [INNER, np.array([0, 1, 2, 2, 1, 0], dtype="<u2")]
+    accessors = [acc(0, 5), acc(1, 6, "SCALAR", 5123)]
+    node = dict(node, mesh=0)
+    if instances:
+        attrs = {}
+        for name, values in instances.items():
+            attrs[name] = len(arrays)
+            accessors.append(acc(len(arrays), len(values), "VEC4" if name == "ROTATION" else "VEC3"))
+            arrays.append(values.astype("<f4"))
+        node["extensions"] = {"EXT_mesh_gpu_instancing": {"attributes": attrs}}
+    return build(
+        {"extensionsUsed": ["EXT_mesh_gpu_instancing"], "scenes": [{"nodes": [0]}], "nodes": [node],
+         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}], "accessors": accessors},
+        arrays,
+    )
+
+
+def _no_selection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make selecting the referenced vertices fail: the box must come from the indices alone."""
+    from meshpivot.gltf import measure as measure_module
+
+    def refuse(*_: Any) -> None:
+        raise AssertionError("selected the referenced vertices")
+
+    monkeypatch.setattr(measure_module, "_used_mask", refuse)
+
+
+def _scaled(lo: list[float], hi: list[float], s: list[float], t: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    a = np.array(lo) * np.array(s) + np.array(t)
+    b = np.array(hi) * np.array(s) + np.array(t)
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+@pytest.mark.parametrize(
+    ("node", "s", "t"),
+    [
+        ({}, [1, 1, 1], [0, 0, 0]),
+        ({"translation": [5, -6, 7]}, [1, 1, 1], [5, -6, 7]),
+        ({"scale": [2, -3, 0.5], "translation": [1, 2, 3]}, [2, -3, 0.5], [1, 2, 3]),
+    ],
+)
+def test_unreferenced_extremes_are_left_out_under_scale_and_translation(
+    node: dict[str, Any], s: list[float], t: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_selection(monkeypatch)
+    m = measure_document(_indexed_doc(node))
+    lo, hi = _scaled([0, 0, 0], [1, 1, 0.5], s, t)
+    np.testing.assert_array_equal(m.lo, lo)
+    np.testing.assert_array_equal(m.hi, hi)
+    assert m.counts["drawn_vertices"] == 5  # the POSITION count, referenced or not
+
+
+def test_unreferenced_extremes_are_left_out_of_scale_only_instances(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_selection(monkeypatch)
+    inst = {"TRANSLATION": np.array([[0, 0, 0], [10, 0, 0]]), "SCALE": np.array([[1, 1, 1], [-2, 2, 4]])}
+    m = measure_document(_indexed_doc({"scale": [1, 3, 1]}, inst))
+    a = _scaled([0, 0, 0], [1, 3, 0.5], [1, 1, 1], [0, 0, 0])
+    b = _scaled([0, 0, 0], [1, 3, 0.5], [-2, 2, 4], [10, 0, 0])
+    np.testing.assert_array_equal(m.lo, np.minimum(a[0], b[0]))
+    np.testing.assert_array_equal(m.hi, np.maximum(a[1], b[1]))
+    assert m.counts["drawn_vertices"] == 10
+
+
+@pytest.mark.parametrize("rotated_instances", [False, True])
+def test_unreferenced_extremes_are_left_out_of_rotated_nodes_and_instances(rotated_instances: bool) -> None:
+    q = [0, np.sin(np.pi / 8), 0, np.cos(np.pi / 8)]
+    if rotated_instances:
+        inst = {"ROTATION": np.array([q, [0, 0, 0, 1]]), "TRANSLATION": np.array([[0, 0, 0], [3, 0, 0]])}
+        doc = _indexed_doc({}, inst)
+    else:
+        doc = _indexed_doc({"rotation": q, "scale": [2, 1, 1]})
+    m = measure_document(doc)
+    lo, hi = ref_box(doc)
+    np.testing.assert_allclose(m.lo, lo, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(m.hi, hi, rtol=0, atol=1e-12)
 
 
 def test_index_beyond_vertices_is_an_error() -> None:

@@ -715,7 +715,7 @@ class _Baker:
         if "min" in a or "max" in a:
             if isinstance(fn, _PerAxis):
                 # Monotone per component: the stored extremes are the images of the input's.
-                lo, hi = _column_bounds(vals for vals, _ in originals())
+                lo, hi = _column_bounds(_decoded_chunks(info, src))
                 ends = encode_values(info, fn(np.stack([lo, hi]), np.arange(2, dtype=np.intp)))
                 lo, hi = ends.min(axis=0), ends.max(axis=0)
             else:
@@ -793,6 +793,14 @@ class _Baker:
         a = self.data["accessors"][acc]
         if force or "min" in a or "max" in a:
             update_min_max(self.doc, acc)
+
+
+def _decoded_chunks(info: AccessorInfo, src: Values) -> Iterator[Values]:
+    """``(rows, ncomp)`` chunks of the accessor view ``src``, decoded, without copying plain data."""
+    for k in range(0, info.count, CHUNK):
+        part = src[k : k + CHUNK].reshape(-1, info.ncomp)
+        yield decode_normalized(part) if info.normalized else part
+        release_pages(part)
 
 
 def _column_bounds(chunks: Iterable[Values]) -> tuple[NDArray[Any], NDArray[Any]]:

@@ -158,6 +158,13 @@ def decode_meshopt_view(doc: GltfDocument, index: int) -> NDArray[np.uint8]:
         raise UnsupportedInputError(f"{where}/mode is {mode!r}; expected one of {', '.join(_MODES)}")
     if filt not in _FILTERS:
         raise UnsupportedInputError(f"{where}/filter is {filt!r}; expected one of {', '.join(_FILTERS)}")
+    stride = fields["byteStride"]
+    # The extension's limits: vertex strides are multiples of 4 up to 256, index strides 2 or 4.
+    if (mode == "ATTRIBUTES" and not (stride % 4 == 0 and 4 <= stride <= 256)) or (
+        mode != "ATTRIBUTES" and stride not in (2, 4)
+    ):
+        allowed = "a multiple of 4 from 4 to 256" if mode == "ATTRIBUTES" else "2 or 4"
+        raise UnreadableInputError(f"{where}/byteStride is {stride}; for mode {mode} it must be {allowed}")
     mo = _require("meshoptimizer", "meshopt", f"/bufferViews/{index} is meshopt-compressed")
     src = doc.byte_range(fields["buffer"], fields["byteOffset"], fields["byteLength"])
     count, stride = fields["count"], fields["byteStride"]
