@@ -24,6 +24,7 @@ import os
 import re
 import sys
 import textwrap
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -884,5 +885,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def console() -> NoReturn:
+    """The ``meshpivot`` command: :func:`main` with ``sys.argv``, then exit.
+
+    Every file a command writes is closed before :func:`main` returns, so what is left
+    is Python's teardown: freeing every module's objects, about 25 ms with numpy loaded
+    (a fifth of a typical ``verify``) that changes nothing the command leaves behind. It
+    is skipped: the standard streams are flushed and exit handlers run (``atexit``,
+    pending ``weakref.finalize``), then the process ends. With another thread still
+    running (a Dask client, say) the exit is the ordinary one.
+    """
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse's --help and --version
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        if not isinstance(exc.code, (int, type(None))):
+            sys.stderr.write(f"{exc.code}\n")
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        code = code or EXIT_BROKEN_PIPE
+    except (OSError, ValueError):
+        pass  # closed or odd stdout: nothing more to deliver
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    if threading.active_count() > 1:
+        sys.exit(code)
+    import atexit
+
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

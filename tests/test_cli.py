@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+import meshpivot
 from meshpivot import cli
 from meshpivot.errors import EXIT_CODES
 from meshpivot.formats import KNOWN_EXTENSIONS
@@ -749,6 +750,36 @@ def test_broken_pipe_on_stdout_exits_quietly(tmp_path: Path) -> None:
     proc.wait()
     assert "Traceback" not in err and err == ""
     assert proc.returncode in (0, 141)
+
+
+def test_console_exit_flushes_output_and_runs_exit_handlers(tmp_path: Path) -> None:
+    # console() ends the process without Python's teardown: stdout must still be complete
+    # and atexit handlers (and pending weakref finalizers) must still run.
+    marker = tmp_path / "exit-handler-ran"
+    code = (
+        "import atexit, pathlib, sys, tempfile, weakref\n"
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+        f"d = tempfile.mkdtemp(dir={str(tmp_path)!r})\n"
+        "class Holder: pass\n"
+        "h = Holder(); weakref.finalize(h, __import__('shutil').rmtree, d)\n"
+        "sys.argv = ['meshpivot', '--help']\n"
+        "from meshpivot.cli import console\n"
+        "console()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("usage: meshpivot") and "verify" in done.stdout
+    assert marker.read_text() == "yes"
+    assert [p.name for p in tmp_path.iterdir()] == [marker.name]  # the finalizer removed its folder
+
+
+def test_console_exit_codes_survive_the_fast_exit(tmp_path: Path) -> None:
+    script = str(_console_script())
+    done = subprocess.run([script, "--version"], capture_output=True, text=True, env=_clean_env(), check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, f"meshpivot {meshpivot.__version__}")
+    done = subprocess.run([script, "verify"], capture_output=True, text=True, env=_clean_env(), check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert_one_error_line(done.stderr)
 
 
 # --- preview ------------------------------------------------------------------------------
