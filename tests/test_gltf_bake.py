@@ -29,6 +29,7 @@ from meshpivot.errors import NotBakeableError
 from meshpivot.fit import Fit, compute_fit
 from meshpivot.formats.base import WriteReport
 from meshpivot.gltf import GltfAsset
+from meshpivot.gltf.accessors import read_accessor
 from meshpivot.gltf.bake import bake_fit
 from meshpivot.gltf.document import GltfDocument, read_document
 from meshpivot.gltf.measure import measure_document, world_bounds
@@ -1318,8 +1319,15 @@ def _packed_and_interleaved(node: dict[str, Any], n: int) -> tuple[GltfDocument,
     [{}, {"translation": [3.0, -2.0, 5.0]}, {"scale": [-1.0, 2.0, 0.5]}, {"rotation": rot("y", 30)}],
     ids=["plain", "translated root", "mirrored", "turned"],
 )
-def test_streamed_rewrite_equals_the_in_memory_one(tmp_path: Path, node: dict[str, Any]) -> None:
-    n = 20_011  # several streaming steps, the last one short
+def test_streamed_rewrite_equals_the_in_memory_one(
+    tmp_path: Path, node: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import meshpivot.gltf.bake as bake_module
+
+    # Small steps and blocks, so that a write buffer is filled, written and refilled.
+    monkeypatch.setattr(bake_module, "STREAM_ROWS", 1000)
+    monkeypatch.setattr(bake_module, "CHUNK", 4500)
+    n = 20_011  # several blocks of several steps, the last ones short
     packed, inter = _packed_and_interleaved(node, n)
     a = run(packed, tmp_path, "packed", STRETCH, modes=("bake",))
     b = run(inter, tmp_path, "inter", STRETCH, modes=("bake",))
@@ -1336,3 +1344,9 @@ def test_streamed_rewrite_equals_the_in_memory_one(tmp_path: Path, node: dict[st
         doc = read_document(made.src)
         bake_fit(doc, made.fit)
         assert bool(doc._buffers[0].deferred) is deferred
+    # Reading a deferred accessor computes it: the same values as written.
+    doc = read_document(a.src)
+    bake_fit(doc, a.fit)
+    for k in (0, 1):
+        np.testing.assert_array_equal(read_accessor(doc, k), ga.raw(k), err_msg=f"accessor {k} read back")
+    assert not doc._buffers[0].deferred

@@ -696,8 +696,9 @@ class _Baker:
 
         def originals() -> Iterator[tuple[Values, NDArray[np.intp]]]:
             for block in range(0, info.count, CHUNK):
-                for k in range(block, min(block + CHUNK, info.count), STREAM_ROWS):
-                    vals = np.array(src[k : k + STREAM_ROWS]).reshape(-1, info.ncomp)
+                end = min(block + CHUNK, info.count)
+                for k in range(block, end, STREAM_ROWS):
+                    vals = np.array(src[k : min(k + STREAM_ROWS, end)]).reshape(-1, info.ncomp)
                     yield (decode_normalized(vals) if info.normalized else vals), np.arange(k, k + len(vals))
                 release_pages(src[block : block + CHUNK])
 
@@ -706,8 +707,18 @@ class _Baker:
                 yield encode_values(info, fn(vals, rows))
 
         def produce() -> Iterator[Bytes]:
+            # Steps are small (cache-sized); writes are large: gather steps into one buffer.
+            buf = np.empty(min(info.count, CHUNK) * size, dtype=np.uint8)
+            fill = 0
             for chunk in stored():
-                yield chunk.astype(chunk.dtype.newbyteorder("<"), copy=False).reshape(-1).view(np.uint8)
+                raw = chunk.astype(chunk.dtype.newbyteorder("<"), copy=False).reshape(-1).view(np.uint8)
+                if fill + len(raw) > len(buf):
+                    yield buf[:fill]
+                    fill = 0
+                buf[fill : fill + len(raw)] = raw
+                fill += len(raw)
+            if fill:
+                yield buf[:fill]
 
         if not self.doc.defer_range(buffer, offset + info.byte_offset, Deferred(info.count * size, produce)):
             return False

@@ -108,7 +108,8 @@ class Deferred:
         How many bytes ``produce`` yields in total.
     produce : callable
         Returns an iterator of ``uint8`` arrays, in order; may be called more than once
-        and must give the same bytes each time.
+        and must give the same bytes each time. An array need only stay valid until the
+        next one is asked for (a producer may refill one buffer).
     """
 
     def __init__(self, length: int, produce: Callable[[], Iterator[Bytes]]) -> None:
