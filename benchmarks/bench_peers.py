@@ -268,6 +268,18 @@ def warm_page_cache(path: Path) -> None:
             pass
 
 
+def warm_inputs(argv: Sequence[str]) -> None:
+    """:func:`warm_page_cache` for every existing file named in ``argv``, and the files of a folder."""
+    for arg in argv:
+        p = Path(arg)
+        if p.is_dir():
+            for f in sorted(p.iterdir()):
+                if f.is_file():
+                    warm_page_cache(f)
+        elif p.is_file():
+            warm_page_cache(p)
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -380,8 +392,11 @@ class Bench:
             for tool in tools[k:] + tools[:k]:
                 out = outdir / f"{tool.name.replace(' ', '_').replace('/', '_')}.glb"
                 out.unlink(missing_ok=True)
-                # Untimed: the previous run's output reaches the disk now, not during this run.
+                # Untimed: the previous run's output reaches the disk now, not during this run,
+                # and the run's inputs are read into the page cache again (this machine's
+                # DAMON pages out memory left cold for a while, file pages included).
                 os.sync()
+                warm_inputs(tool.argv(src, out))
                 log = logs / f"{group}-{tool.name.replace(' ', '_')}.log"
                 wall, peak, code, timed_out, source = run_child(tool.argv(src, out), self.args.timeout, log)
                 ok = code in tool.ok_codes and not timed_out
