@@ -363,15 +363,18 @@ def read_accessor(doc: GltfDocument, index: int) -> NDArray[Any]:
 
 
 def encode_values(info: AccessorInfo, values: ArrayLike) -> NDArray[Any]:
-    """Decoded ``(n, ncomp)`` values in the accessor's storage type (a new contiguous array).
+    """Decoded ``(n, ncomp)`` values in the accessor's storage type, contiguous.
 
     Normalized integers are re-encoded with rounding, other integers rounded, floats cast
-    from float64 once.
+    from float64 once. Values already in the storage's float type come back as they are
+    (``values`` itself when it is a contiguous array): do not change them afterwards.
     """
     src = np.asarray(values)
     src = src.reshape(len(src), info.ncomp)
     if info.normalized:
         out = encode_normalized(src, info.dtype)
+    elif src.dtype == info.dtype and info.dtype.kind == "f":
+        out = src  # float32 -> float64 -> float32 would give the same numbers
     elif info.dtype.kind in "iu":
         out = np.rint(np.asarray(src, dtype=np.float64)).astype(info.dtype)
     else:

@@ -858,9 +858,17 @@ def _per_axis_if(lin: F64, fn: Fn) -> Fn:
     return _PerAxis(fn) if lin.ndim == 1 else fn
 
 
+def _wide(v: Values) -> Values:
+    """``v`` for the vector functions, which compute in float64 and cast the result back to
+    the input's type once: float data as it is (no extra copy), integers widened first
+    (their results are rounded by :func:`encode_values`, not truncated by a cast)."""
+    arr = np.asarray(v)
+    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
+
+
 def _points_fn(lin: F64) -> Fn:
     def fn(v: Values, rows: NDArray[np.intp]) -> Values:
-        return np.asarray(transform_points(np.asarray(v, dtype=np.float64), lin, np.zeros(3)))
+        return np.asarray(transform_points(_wide(v), lin, np.zeros(3)))
 
     return _per_axis_if(lin, fn)
 
@@ -877,7 +885,7 @@ def _world_points_fn(offset: F64, lin: F64, t: F64) -> Fn:
 
 def _deltas_fn(lin: F64) -> Fn:
     def fn(v: Values, rows: NDArray[np.intp]) -> Values:
-        return np.asarray(transform_directions(np.asarray(v, dtype=np.float64), lin))
+        return np.asarray(transform_directions(_wide(v), lin))
 
     return _per_axis_if(lin, fn)
 
@@ -886,7 +894,7 @@ def _normals_fn(g: F64) -> Fn:
     c = cofactor(g)  # once, not per chunk: transform_normals(v, g) is this, renormalised
 
     def fn(v: Values, rows: NDArray[np.intp]) -> Values:
-        return np.asarray(transform_directions(np.asarray(v, dtype=np.float64), c, normalize=True))
+        return np.asarray(transform_directions(_wide(v), c, normalize=True))
 
     return fn
 
