@@ -18,6 +18,7 @@ from .errors import EmptyInputError, NonFiniteInputError
 __all__ = [
     "affine_points",
     "cofactor",
+    "is_per_axis",
     "linear_part",
     "merge_bounds",
     "point_bounds",
@@ -307,9 +308,15 @@ def cofactor(linear: Linear) -> F64:
     return np.stack([np.cross(m[1], m[2]), np.cross(m[2], m[0]), np.cross(m[0], m[1])])
 
 
+def is_per_axis(matrix: ArrayLike) -> bool:
+    """Whether the square ``matrix`` (a linear part) only scales each axis: no off-diagonal term."""
+    m = np.asarray(matrix)
+    return bool(np.count_nonzero(m - np.diag(np.diag(m))) == 0)
+
+
 def _apply_linear(work: F64, m: F64) -> F64:
     """``work @ m.T`` spelled out per component (bit-stable across builds)."""
-    if np.count_nonzero(m - np.diag(np.diag(m))) == 0:
+    if is_per_axis(m):
         work *= np.diag(m)
         return work
     x, y, z = work[:, 0].copy(), work[:, 1].copy(), work[:, 2].copy()

@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 
 from ..errors import MeshPivotError, NotBakeableError
 from ..fit import Fit
-from ..vectors import CHUNK, cofactor, transform_directions, transform_points, transform_tangents
+from ..vectors import CHUNK, cofactor, is_per_axis, transform_directions, transform_points, transform_tangents
 from .accessors import (
     AccessorInfo,
     _strided,
@@ -121,7 +121,7 @@ def _key(m: F64) -> tuple[float, ...]:
 
 def _lin(m: F64) -> F64:
     """A diagonal matrix as its (3,) factors (applied elementwise, exactly), else itself."""
-    if np.count_nonzero(m - np.diag(np.diag(m))) == 0:
+    if is_per_axis(m):
         return np.array(np.diag(m))
     return m
 
@@ -694,16 +694,8 @@ class _Baker:
         buffer, offset, _ = view_range(self.data, info.buffer_view)
         src = accessor_view(self.doc, acc)  # the bytes as read: the file map stays until written
 
-        def originals() -> Iterator[tuple[Values, NDArray[np.intp]]]:
-            for block in range(0, info.count, CHUNK):
-                end = min(block + CHUNK, info.count)
-                for k in range(block, end, STREAM_ROWS):
-                    vals = np.array(src[k : min(k + STREAM_ROWS, end)]).reshape(-1, info.ncomp)
-                    yield (decode_normalized(vals) if info.normalized else vals), np.arange(k, k + len(vals))
-                release_pages(src[block : block + CHUNK])
-
         def stored() -> Iterator[Values]:
-            for vals, rows in originals():
+            for vals, rows in _original_chunks(info, src, STREAM_ROWS):
                 yield encode_values(info, fn(vals, rows))
 
         def produce() -> Iterator[Bytes]:
@@ -722,27 +714,28 @@ class _Baker:
 
         if not self.doc.defer_range(buffer, offset + info.byte_offset, Deferred(info.count * size, produce)):
             return False
-        a = self.data["accessors"][acc]
-        if "min" in a or "max" in a:
+        if self._wants_min_max(acc):
             if isinstance(fn, _PerAxis):
                 # Monotone per component: the stored extremes are the images of the input's.
-                lo, hi = _column_bounds(_decoded_chunks(info, src))
+                lo, hi = _column_bounds(vals for vals, _ in _original_chunks(info, src))
                 ends = encode_values(info, fn(np.stack([lo, hi]), np.arange(2, dtype=np.intp)))
-                lo, hi = ends.min(axis=0), ends.max(axis=0)
+                self._set_min_max(acc, info, (ends.min(axis=0), ends.max(axis=0)))
             else:
-                lo, hi = _column_bounds(stored())
-            cast = int if info.dtype.kind in "iu" else float
-            a["min"] = [cast(v) for v in lo]
-            a["max"] = [cast(v) for v in hi]
+                self._set_min_max(acc, info, _column_bounds(stored()))
         return True
 
     def _rewrite_dense(self, acc: int, info: AccessorInfo, fn: Fn) -> None:
         """Rewrite a plain accessor in place, chunk by chunk; min/max from the stored chunks."""
         assert info.buffer_view is not None
         orig = self._orig.get(acc)
-        if orig is None and self._defer_dense(acc, info, fn):
+        if info.count == 0 or (orig is None and self._defer_dense(acc, info, fn)):
             return
-        src = accessor_view(self.doc, acc) if orig is None else None  # still the original bytes
+        if orig is None:
+            chunks = _original_chunks(info, accessor_view(self.doc, acc))  # still the original bytes
+        else:  # already decoded
+            values = orig.reshape(info.count, info.ncomp)
+            steps = range(0, info.count, CHUNK)
+            chunks = ((values[k : k + CHUNK], np.arange(k, min(k + CHUNK, info.count))) for k in steps)
         raw = self.doc.view_bytes(info.buffer_view, writable=True)
         out = np.ndarray(
             (info.count, info.ncomp),
@@ -751,28 +744,27 @@ class _Baker:
             offset=info.byte_offset,
             strides=(info.stride, info.dtype.itemsize),
         )
-        lo = np.full(info.ncomp, np.inf)
-        hi = np.full(info.ncomp, -np.inf)
-        for k in range(0, info.count, CHUNK):
-            rows = np.arange(k, min(info.count, k + CHUNK), dtype=np.intp)
-            if orig is not None:
-                vals = orig.reshape(info.count, info.ncomp)[k : k + CHUNK]
-            else:
-                assert src is not None
-                chunk = np.array(src[k : k + CHUNK].reshape(len(rows), info.ncomp))
-                release_pages(src[k : k + CHUNK])
-                vals = decode_normalized(chunk) if info.normalized else chunk
-            stored = encode_values(info, fn(vals, rows))
-            out[k : k + len(rows)] = stored
-            for c in range(info.ncomp):
-                col = np.ascontiguousarray(stored[:, c])
-                lo[c] = min(lo[c], float(col.min()))
-                hi[c] = max(hi[c], float(col.max()))
+
+        def stored() -> Iterator[Values]:
+            for vals, rows in chunks:
+                new = encode_values(info, fn(vals, rows))
+                out[rows[0] : rows[0] + len(rows)] = new
+                yield new
+
+        bounds = _column_bounds(stored())  # rewrites every chunk, whether or not min/max are kept
+        if self._wants_min_max(acc):
+            self._set_min_max(acc, info, bounds)
+
+    def _wants_min_max(self, acc: int) -> bool:
         a = self.data["accessors"][acc]
-        if info.count and ("min" in a or "max" in a):
-            cast = int if info.dtype.kind in "iu" else float
-            a["min"] = [cast(v) for v in lo]
-            a["max"] = [cast(v) for v in hi]
+        return "min" in a or "max" in a
+
+    def _set_min_max(self, acc: int, info: AccessorInfo, bounds: tuple[NDArray[Any], NDArray[Any]]) -> None:
+        """Write ``bounds`` of the stored values as the accessor's min/max (integers stay integers)."""
+        cast = int if info.dtype.kind in "iu" else float
+        a = self.data["accessors"][acc]
+        a["min"] = [cast(v) for v in bounds[0]]
+        a["max"] = [cast(v) for v in bounds[1]]
 
     def _copy_accessor(self, acc: int, fn: Fn) -> int:
         info = accessor_info(self.doc, acc)
@@ -806,12 +798,17 @@ class _Baker:
             update_min_max(self.doc, acc)
 
 
-def _decoded_chunks(info: AccessorInfo, src: Values) -> Iterator[Values]:
-    """``(rows, ncomp)`` chunks of the accessor view ``src``, decoded, without copying plain data."""
-    for k in range(0, info.count, CHUNK):
-        part = src[k : k + CHUNK].reshape(-1, info.ncomp)
-        yield decode_normalized(part) if info.normalized else part
-        release_pages(part)
+def _original_chunks(
+    info: AccessorInfo, src: Values, step: int = CHUNK
+) -> Iterator[tuple[Values, NDArray[np.intp]]]:
+    """``(values, rows)`` of the accessor view ``src``, ``step`` rows at a time, decoded
+    (plain data as views, not copied); each ``CHUNK``-row block's file pages are dropped once read."""
+    for block in range(0, info.count, CHUNK):
+        end = min(block + CHUNK, info.count)
+        for k in range(block, end, step):
+            part = src[k : min(k + step, end)].reshape(-1, info.ncomp)
+            yield (decode_normalized(part) if info.normalized else part), np.arange(k, k + len(part))
+        release_pages(src[block:end])
 
 
 def _column_bounds(chunks: Iterable[Values]) -> tuple[NDArray[Any], NDArray[Any]]:

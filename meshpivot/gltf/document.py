@@ -1112,34 +1112,30 @@ def _write_parts(fh: BinaryIO, parts: Iterable[Bytes | Deferred]) -> int:
     fh.flush()
     fd = fh.fileno()
     start = pos = fh.tell()
-    jobs: collections.deque[tuple[int, Bytes | Deferred]] = collections.deque()
-    small: list[tuple[int, Bytes]] = []
+    large: list[tuple[int, Bytes | Deferred]] = []
     for part in parts:
         if isinstance(part, Deferred) or len(part) >= _KERNEL_COPY_MIN:
-            jobs.append((pos, part))
+            large.append((pos, part))
         else:
-            small.append((pos, part))
+            _pwrite(fd, part, pos)
         pos += len(part)
-    for at, part in small:
-        _pwrite(fd, part, at)
     # Kernel copies are taken from the front and deferred edits from the back, so the
     # two kinds of work overlap even with a single helper thread.
-    jobs = collections.deque(sorted(jobs, key=lambda job: isinstance(job[1], Deferred)))
-    helpers = [_Writer(fd, jobs, front=True) for _ in range(min(len(jobs), WRITE_THREADS) - 1)]
+    jobs = collections.deque(sorted(large, key=lambda job: isinstance(job[1], Deferred)))
+    helpers = [_Helper(fd, jobs) for _ in range(min(len(jobs), WRITE_THREADS) - 1)]
     for h in helpers:
         h.start()
-    errors: list[BaseException] = []
     try:
-        _Writer(fd, jobs, front=False).run()
-    except BaseException as exc:
-        errors.append(exc)
-        jobs.clear()  # stop the helpers early
+        _write_jobs(fd, jobs, front=False)
+    except BaseException:
+        jobs.clear()  # the helpers stop after their current job
+        raise
+    finally:
+        for h in helpers:
+            h.join()
     for h in helpers:
-        h.join()
         if h.error is not None:
-            errors.append(h.error)
-    if errors:
-        raise errors[0]
+            raise h.error
     fh.seek(pos)
     return pos - start
 
@@ -1180,33 +1176,38 @@ def _kernel_copy(fd: int, part: Bytes, at: int) -> int:
     return done
 
 
-class _Writer(threading.Thread):
-    """Takes ``(offset, part)`` jobs from one end of a shared deque and writes them."""
+Jobs = collections.deque[tuple[int, "Bytes | Deferred"]]
 
-    def __init__(self, fd: int, jobs: collections.deque[tuple[int, Bytes | Deferred]], *, front: bool) -> None:
+
+def _write_jobs(fd: int, jobs: Jobs, *, front: bool) -> None:
+    """Take ``(offset, part)`` jobs from one end of the shared ``jobs`` until none is left, writing each."""
+    while True:
+        try:
+            at, part = jobs.popleft() if front else jobs.pop()
+        except IndexError:
+            return
+        if isinstance(part, Deferred):
+            for piece in part.parts():
+                at += _pwrite(fd, piece, at)
+            continue
+        done = _kernel_copy(fd, part, at)
+        if done < len(part):
+            _pwrite(fd, part[done:], at + done)
+
+
+class _Helper(threading.Thread):
+    """A second writer (:func:`_write_jobs` from the front); what it raises is kept in :attr:`error`."""
+
+    def __init__(self, fd: int, jobs: Jobs) -> None:
         super().__init__(name="meshpivot-write", daemon=True)
         self.fd = fd
         self.jobs = jobs
-        self.front = front
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            while True:
-                try:
-                    at, part = self.jobs.popleft() if self.front else self.jobs.pop()
-                except IndexError:
-                    return
-                if isinstance(part, Deferred):
-                    for piece in part.parts():
-                        at += _pwrite(self.fd, piece, at)
-                    continue
-                done = _kernel_copy(self.fd, part, at)
-                if done < len(part):
-                    _pwrite(self.fd, part[done:], at + done)
+            _write_jobs(self.fd, self.jobs, front=True)
         except BaseException as exc:
-            if threading.current_thread() is threading.main_thread():
-                raise
             self.error = exc
 
 

@@ -25,7 +25,15 @@ from numpy.typing import NDArray
 
 from ..errors import EmptyInputError, NonFiniteInputError, UnreadableInputError, UnsupportedInputError
 from ..formats.base import Measurement
-from ..vectors import CHUNK, affine_points, merge_bounds, point_bounds, referenced_bounds, referenced_rows
+from ..vectors import (
+    CHUNK,
+    affine_points,
+    is_per_axis,
+    merge_bounds,
+    point_bounds,
+    referenced_bounds,
+    referenced_rows,
+)
 from .accessors import accessor_info, accessor_view, read_accessor
 from .compression import DracoPrimitive, decode_draco_primitive, draco_extension
 from .document import GltfDocument, release_pages
@@ -214,8 +222,7 @@ def transformed_bounds(points: F64, matrix: F64, *, what: str = "points") -> Box
 
 def _diagonal(matrix: F64) -> bool:
     """Whether the linear part of the affine ``matrix`` is a pure per-axis scale."""
-    lin = matrix[:3, :3]
-    return bool(np.count_nonzero(lin - np.diag(np.diag(lin))) == 0)
+    return is_per_axis(matrix[:3, :3])
 
 
 def _scaled_box(box: Box, matrix: F64) -> Box:
