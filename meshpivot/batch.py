@@ -625,6 +625,19 @@ def _drain(started: Any, starts: dict[int, float]) -> None:
         starts[i] = t0
 
 
+def _chunk_size(pending: int, jobs: int) -> int:
+    """Files in the next task, shrinking as the queue empties (guided scheduling).
+
+    Several small files per task spare the round trip of a task per file; sizing the
+    task by what is left means the last ones hold a file or two, so no worker is still
+    busy with a large last task while the others idle.
+
+    >>> [_chunk_size(n, 2) for n in (200, 100, 40, 15, 1)]
+    [12, 6, 2, 1, 1]
+    """
+    return max(1, min(16, pending // (jobs * 2 * _QUEUED_PER_WORKER), pending))
+
+
 def _run_pool(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | None) -> Iterator[tuple[int, Record]]:
     """Run ``tasks`` on a process pool; yield (index, record) in completion order.
 
@@ -646,13 +659,11 @@ def _run_pool(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | Non
             max_workers=min(jobs, len(pending)), mp_context=ctx, initializer=_worker_init, initargs=(started,)
         )
         running: dict[Future[list[tuple[int, Record]]], list[int]] = {}
-        # Files per task: one with a timeout (it is per file), else a few, so that a worker
-        # spends its time reading files rather than waiting for the next task.
-        chunk = 1 if timeout is not None else max(1, min(16, len(pending) // (jobs * 2 * _QUEUED_PER_WORKER)))
         try:
             while pending or running:
                 while pending and len(running) < jobs * _QUEUED_PER_WORKER:
-                    batch = [pending.popleft() for _ in range(min(chunk, len(pending)))]
+                    chunk = 1 if timeout is not None else _chunk_size(len(pending), jobs)
+                    batch = [pending.popleft() for _ in range(chunk)]
                     try:
                         running[executor.submit(_pool_chunk, kind, [(i, *tasks[i]) for i in batch])] = batch
                     except BrokenProcessPool:
