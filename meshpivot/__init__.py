@@ -12,18 +12,9 @@ semantics of hosted image-to-3D APIs on your own files (see SPEC.md and the READ
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .api import (
-    ApplyResult,
-    InspectResult,
-    VerifyResult,
-    apply_file,
-    inspect_file,
-    measure_file,
-    verify_file,
-)
-from .checks import Check, verify_box
 from .errors import (
     EmptyInputError,
     FlatAxisError,
@@ -36,8 +27,22 @@ from .errors import (
     UnreadableInputError,
     UnsupportedInputError,
 )
-from .fit import Fit, compute_fit, pivot_of_origin
 from .options import FitOptions, load_settings
+
+if TYPE_CHECKING:
+    from .api import (
+        ApplyResult,
+        InspectResult,
+        VerifyResult,
+        apply_file,
+        inspect_file,
+        measure_file,
+        verify_file,
+    )
+    from .batch import inspect_many, verify_many
+    from .checks import Check, verify_box
+    from .fit import Fit, compute_fit, pivot_of_origin
+    from .formats.trimesh_formats import fit_trimesh, measure_trimesh
 
 __version__ = "0.1.0"
 
@@ -74,14 +79,37 @@ __all__ = [
 ]
 
 
+#: Where the names that need numpy (or trimesh) live. They are imported on first use,
+#: so that ``import meshpivot`` and the ``meshpivot`` command's own start-up stay light:
+#: the command sets up the process (see :func:`meshpivot.cli.console`) before numpy loads.
+_LAZY = {
+    "ApplyResult": "api",
+    "InspectResult": "api",
+    "VerifyResult": "api",
+    "apply_file": "api",
+    "inspect_file": "api",
+    "measure_file": "api",
+    "verify_file": "api",
+    "Check": "checks",
+    "verify_box": "checks",
+    "Fit": "fit",
+    "compute_fit": "fit",
+    "pivot_of_origin": "fit",
+    "verify_many": "batch",
+    "inspect_many": "batch",
+    "fit_trimesh": "formats.trimesh_formats",  # trimesh takes about 0.45 s to import
+    "measure_trimesh": "formats.trimesh_formats",
+}
+
+
 def __getattr__(name: str) -> Any:
-    # trimesh is heavy (about 0.45 s to import): load it only when asked for.
-    if name in ("fit_trimesh", "measure_trimesh"):
-        from .formats import trimesh_formats
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'meshpivot' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups do not come here again
+    return value
 
-        return getattr(trimesh_formats, name)
-    if name in ("verify_many", "inspect_many"):
-        from . import batch
 
-        return getattr(batch, name)
-    raise AttributeError(f"module 'meshpivot' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -782,6 +782,35 @@ def test_console_exit_codes_survive_the_fast_exit(tmp_path: Path) -> None:
     assert_one_error_line(done.stderr)
 
 
+def test_importing_the_cli_module_does_not_load_numpy() -> None:
+    # console() must run before numpy loads, so that its BLAS settings take effect.
+    code = "import sys, meshpivot, meshpivot.cli; print(sorted(m for m in ('numpy', 'trimesh') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "[]", "")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="counts threads through /proc")
+def test_console_runs_numpy_blas_on_one_thread_unless_told_otherwise(tmp_path: Path) -> None:
+    src = write_obj(tmp_path / "in.obj")
+    code = (
+        "import atexit, os, sys\n"
+        "def report():\n"
+        "    threads = open('/proc/self/status').read().split('Threads:')[1].split()[0]\n"
+        "    names = ('OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')\n"
+        "    sys.stderr.write(' '.join([threads, *(os.environ.get(n, '-') for n in names)]))\n"
+        "atexit.register(report)\n"
+        f"sys.argv = ['meshpivot', 'inspect', {str(src)!r}]\n"
+        "from meshpivot.cli import console\n"
+        "console()\n"
+    )
+    env = _clean_env()
+    env.pop("OPENBLAS_NUM_THREADS", None)
+    env["MKL_NUM_THREADS"] = "3"  # the user's own setting stays
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0 and "numpy" not in done.stderr
+    assert done.stderr.split() == ["1", "1", "3"]  # numpy loaded, with no BLAS thread of its own
+
+
 # --- preview ------------------------------------------------------------------------------
 
 

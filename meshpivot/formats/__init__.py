@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UnreadableInputError, UnsupportedInputError
-from .base import Asset, Measurement, WriteReport
+
+if TYPE_CHECKING:
+    from .base import Asset, Measurement, WriteReport
 
 __all__ = ["KNOWN_EXTENSIONS", "Asset", "Measurement", "WriteReport", "adapter_for", "open_asset"]
 
@@ -70,3 +73,13 @@ def open_asset(path: str | Path) -> Asset:
     if not p.is_file():
         raise UnreadableInputError("not a regular file", p)
     return cls(p)
+
+
+def __getattr__(name: str) -> Any:
+    # The base classes need numpy; the extension table (all the CLI needs to parse its
+    # arguments) does not, so they are imported on first use.
+    if name in ("Asset", "Measurement", "WriteReport"):
+        from . import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'meshpivot.formats' has no attribute {name!r}")
