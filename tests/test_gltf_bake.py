@@ -1327,6 +1327,7 @@ def test_streamed_rewrite_equals_the_in_memory_one(
     # Small steps and blocks, so that a write buffer is filled, written and refilled.
     monkeypatch.setattr(bake_module, "STREAM_ROWS", 1000)
     monkeypatch.setattr(bake_module, "CHUNK", 4500)
+    monkeypatch.setattr(bake_module, "PIECE_ROWS", 7000)  # pieces that end inside a block
     n = 20_011  # several blocks of several steps, the last ones short
     packed, inter = _packed_and_interleaved(node, n)
     a = run(packed, tmp_path, "packed", STRETCH, modes=("bake",))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import struct
@@ -423,6 +424,35 @@ def test_deferred_edits_are_written_in_place_of_the_old_bytes(tmp_path: Path, ex
     doc.write(out)
     assert buffer_payloads(out)[0] == _expected(payload, edits)
     assert src.read_bytes()[-len(payload) :] == payload  # the input is untouched
+
+
+@pytest.mark.parametrize("cuts", [[0, 300_001], [0, 1, 150_000, 299_999, 300_001]], ids=["one", "uneven"])
+def test_a_deferred_edit_in_pieces_writes_the_same_bytes(tmp_path: Path, cuts: list[int]) -> None:
+    from meshpivot.gltf.document import Deferred
+
+    src, payload = _big_glb(tmp_path)
+    start, length = 1 << 20, 300_001
+
+    def pieces() -> list[Deferred]:
+        return [Deferred(b - a, _producer(start + a, b - a, step=7_001)) for a, b in itertools.pairwise(cuts)]
+
+    doc = read_document(src)
+    # The whole edit's own producer is never used when it has pieces: make it wrong.
+    assert doc.defer_range(0, start, Deferred(length, _producer(0, length), pieces))
+    out = tmp_path / "out.glb"
+    doc.write(out)
+    assert buffer_payloads(out)[0] == _expected(payload, [(start, length)])
+
+
+def test_pieces_that_do_not_add_up_fail_loudly(tmp_path: Path) -> None:
+    from meshpivot.gltf.document import Deferred
+
+    src, _ = _big_glb(tmp_path)
+    doc = read_document(src)
+    short = [Deferred(999, _producer(0, 999))]
+    assert doc.defer_range(0, 0, Deferred(1000, _producer(0, 1000), lambda: short))
+    with pytest.raises(RuntimeError, match="split into 999 bytes for a range of 1000"):
+        doc.write(tmp_path / "out.glb")
 
 
 def test_reading_a_deferred_range_computes_it(tmp_path: Path) -> None:

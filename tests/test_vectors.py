@@ -15,6 +15,8 @@ from meshpivot.vectors import (
     point_bounds,
     referenced_bounds,
     referenced_rows,
+    scale_columns,
+    shift_columns,
     transform_directions,
     transform_normals,
     transform_points,
@@ -208,3 +210,26 @@ def test_points_under_a_general_matrix_match_matmul() -> None:
     m = rng.normal(size=(3, 3))
     pts = rng.normal(size=(100, 3))
     np.testing.assert_allclose(transform_points(pts, m, [1.0, 2.0, 3.0]), pts @ m.T + [1, 2, 3], atol=1e-12)
+
+
+@given(
+    arrays(np.float64, st.tuples(st.integers(0, 40), st.integers(1, 4)), elements=finite),
+    st.lists(st.one_of(factor, finite), min_size=4, max_size=4),
+)
+def test_column_operations_equal_broadcasting_bit_for_bit(work: np.ndarray, values: list[float]) -> None:
+    k = work.shape[1]
+    row = np.array(values[:k])
+    assert scale_columns(work.copy(), row).tobytes() == (work * row).tobytes()
+    assert shift_columns(work.copy(), row).tobytes() == (work + row).tobytes()
+
+
+def test_normalized_rows_match_the_norm_numpy_computes() -> None:
+    # Each row divided by its length (to an ulp or two: the sums run in another order), zero rows kept.
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(100_000, 3)) * np.exp(rng.uniform(-8, 8, (100_000, 1)))
+    v[::997] = 0.0
+    out = transform_normals(v, [1.0, 1.0, 1.0])
+    norms = np.sqrt((v * v).sum(axis=1))
+    nz = norms > 0
+    np.testing.assert_allclose(out[nz], v[nz] / norms[nz, None], rtol=1e-15, atol=0)
+    assert not out[~nz].any()

@@ -28,6 +28,8 @@ This module edits the document in place (:func:`bake_fit`).
 from __future__ import annotations
 
 import copy
+import functools
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +39,15 @@ from numpy.typing import NDArray
 
 from ..errors import MeshPivotError, NotBakeableError
 from ..fit import Fit
-from ..vectors import CHUNK, cofactor, is_per_axis, transform_directions, transform_points, transform_tangents
+from ..vectors import (
+    CHUNK,
+    cofactor,
+    is_per_axis,
+    shift_columns,
+    transform_directions,
+    transform_points,
+    transform_tangents,
+)
 from .accessors import (
     AccessorInfo,
     _strided,
@@ -694,15 +704,15 @@ class _Baker:
         buffer, offset, _ = view_range(self.data, info.buffer_view)
         src = accessor_view(self.doc, acc)  # the bytes as read: the file map stays until written
 
-        def stored() -> Iterator[Values]:
-            for vals, rows in _original_chunks(info, src, STREAM_ROWS):
+        def stored(start: int = 0, stop: int = info.count) -> Iterator[Values]:
+            for vals, rows in _original_chunks(info, src, STREAM_ROWS, start, stop):
                 yield encode_values(info, fn(vals, rows))
 
-        def produce() -> Iterator[Bytes]:
+        def produce(start: int = 0, stop: int = info.count) -> Iterator[Bytes]:
             # Steps are small (cache-sized); writes are large: gather steps into one buffer.
-            buf = np.empty(min(info.count, CHUNK) * size, dtype=np.uint8)
+            buf = np.empty(min(stop - start, CHUNK) * size, dtype=np.uint8)
             fill = 0
-            for chunk in stored():
+            for chunk in stored(start, stop):
                 raw = chunk.astype(chunk.dtype.newbyteorder("<"), copy=False).reshape(-1).view(np.uint8)
                 if fill + len(raw) > len(buf):
                     yield buf[:fill]
@@ -712,7 +722,11 @@ class _Baker:
             if fill:
                 yield buf[:fill]
 
-        if not self.doc.defer_range(buffer, offset + info.byte_offset, Deferred(info.count * size, produce)):
+        def pieces() -> list[Deferred]:
+            cuts = [*range(0, info.count, PIECE_ROWS), info.count]
+            return [Deferred((b - a) * size, functools.partial(produce, a, b)) for a, b in itertools.pairwise(cuts)]
+
+        if not self.doc.defer_range(buffer, offset + info.byte_offset, Deferred(info.count * size, produce, pieces)):
             return False
         if self._wants_min_max(acc):
             if isinstance(fn, _PerAxis):
@@ -799,12 +813,14 @@ class _Baker:
 
 
 def _original_chunks(
-    info: AccessorInfo, src: Values, step: int = CHUNK
+    info: AccessorInfo, src: Values, step: int = CHUNK, start: int = 0, stop: int | None = None
 ) -> Iterator[tuple[Values, NDArray[np.intp]]]:
-    """``(values, rows)`` of the accessor view ``src``, ``step`` rows at a time, decoded
-    (plain data as views, not copied); each ``CHUNK``-row block's file pages are dropped once read."""
-    for block in range(0, info.count, CHUNK):
-        end = min(block + CHUNK, info.count)
+    """``(values, rows)`` of the accessor view ``src`` (rows ``start..stop``, default all),
+    ``step`` rows at a time, decoded (plain data as views, not copied); each ``CHUNK``-row
+    block's file pages are dropped once read."""
+    stop = info.count if stop is None else stop
+    for block in range(start, stop, CHUNK):
+        end = min(block + CHUNK, stop)
         for k in range(block, end, step):
             part = src[k : min(k + step, end)].reshape(-1, info.ncomp)
             yield (decode_normalized(part) if info.normalized else part), np.arange(k, k + len(part))
@@ -837,6 +853,9 @@ def _apply(m: F64, v: F64) -> F64:
 #: Rows per step when a rewrite streams into the output: small enough that the float64
 #: temporaries of one step stay in the CPU cache and are reused, not fresh pages.
 STREAM_ROWS = 1 << 13
+#: Rows per piece of a streamed rewrite: the writer's threads share the pieces of a large
+#: accessor (:meth:`Deferred.split`), so neither waits for the other to finish one alone.
+PIECE_ROWS = 4 * CHUNK
 
 
 @dataclass(frozen=True)
@@ -874,7 +893,7 @@ def _world_points_fn(offset: F64, lin: F64, t: F64) -> Fn:
     """Points of a root node with translation ``offset`` and no rotation/scale, moved into the root frame."""
 
     def fn(v: Values, rows: NDArray[np.intp]) -> Values:
-        world = np.asarray(v, dtype=np.float64) + offset  # as the measurement computes world points
+        world = shift_columns(np.array(v, dtype=np.float64), offset)  # as the measurement computes world points
         return np.asarray(transform_points(world, lin, t))
 
     return _per_axis_if(lin, fn)

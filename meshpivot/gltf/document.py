@@ -30,7 +30,7 @@ import shutil
 import struct
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -110,14 +110,34 @@ class Deferred:
         Returns an iterator of ``uint8`` arrays, in order; may be called more than once
         and must give the same bytes each time. An array need only stay valid until the
         next one is asked for (a producer may refill one buffer).
+    pieces : callable, optional
+        Returns consecutive edits that together give the same bytes, each computable on
+        its own: the writer then shares them among its threads (:meth:`split`).
     """
 
-    def __init__(self, length: int, produce: Callable[[], Iterator[Bytes]]) -> None:
+    def __init__(
+        self,
+        length: int,
+        produce: Callable[[], Iterator[Bytes]],
+        pieces: Callable[[], Sequence[Deferred]] | None = None,
+    ) -> None:
         self.length = length
         self._produce = produce
+        self._pieces = pieces
 
     def __len__(self) -> int:
         return self.length
+
+    def split(self) -> Sequence[Deferred]:
+        """The consecutive pieces of this edit (``[self]`` when it has none), checked to add
+        up to :attr:`length`."""
+        if self._pieces is None:
+            return [self]
+        pieces = self._pieces()
+        total = sum(len(p) for p in pieces)
+        if total != self.length:
+            raise RuntimeError(f"a deferred edit split into {total} bytes for a range of {self.length}")
+        return pieces
 
     def parts(self) -> Iterator[Bytes]:
         """The bytes in order, checked to add up to :attr:`length`."""
@@ -1114,7 +1134,12 @@ def _write_parts(fh: BinaryIO, parts: Iterable[Bytes | Deferred]) -> int:
     start = pos = fh.tell()
     large: list[tuple[int, Bytes | Deferred]] = []
     for part in parts:
-        if isinstance(part, Deferred) or len(part) >= _KERNEL_COPY_MIN:
+        if isinstance(part, Deferred):
+            at = pos
+            for piece in part.split():  # pieces: both threads can share one large edit
+                large.append((at, piece))
+                at += len(piece)
+        elif len(part) >= _KERNEL_COPY_MIN:
             large.append((pos, part))
         else:
             _pwrite(fd, part, pos)
