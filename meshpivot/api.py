@@ -10,16 +10,15 @@ A run that is killed (SIGKILL, power loss) cannot remove its staging folder. Eac
 run holds an exclusive ``flock`` on its staging folder while it lives, and the
 kernel drops the lock when the process dies however it dies; every ``apply`` first
 removes the ``.meshpivot-staging-*`` folders in its output folder whose lock
-nobody holds. So killed runs leave at most one staging folder behind, until the
-next run there. (Without ``flock``, on Windows, nothing is swept.)
+nobody holds (:mod:`meshpivot.scratch`). So killed runs leave at most one staging
+folder behind, until the next run there. (Without ``flock``, on Windows, nothing is
+swept.)
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from .errors import MeshPivotError, OutputError, SpecError
 from .fit import Fit, compute_fit, pivot_of_origin
 from .formats import KNOWN_EXTENSIONS, Measurement, open_asset
 from .options import FitOptions
+from .scratch import make_locked_folder, sweep_unlocked
 
 try:
     import fcntl
@@ -250,7 +250,7 @@ def apply_file(
             fit = compute_fit(before.lo, before.hi, options)
             asset.replace_input = in_place
             protect = set() if in_place else {p.resolve() for p in asset.input_files()}
-            _sweep_stale_staging(out_dir)
+            sweep_unlocked(out_dir, _STAGING_PREFIX)
             staging, lock = _make_staging(out_dir)
             try:
                 report = asset.write_fitted(fit, staging / dst_p.name, options)
@@ -290,73 +290,15 @@ def _check_output_name(dst: Path) -> None:
 
 
 _STAGING_PREFIX = ".meshpivot-staging-"
-#: What ``mkdtemp`` names a staging folder; a sweep touches nothing else.
-_STAGING_NAME = re.compile(r"\.meshpivot-staging-[a-z0-9_]{8}")
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 def _make_staging(out_dir: Path) -> tuple[Path, int | None]:
-    """A new staging folder in ``out_dir`` and the descriptor that holds its lock.
-
-    The lock (None where ``flock`` is unavailable) is what tells other runs that
-    the folder is in use. Between ``mkdtemp`` and ``flock`` another run's sweep may
-    find the folder unlocked and remove it; then a new one is made.
-    """
-    for _ in range(100):
-        try:
-            path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=out_dir))
-        except OSError as exc:
-            raise OutputError(f"cannot write in the output folder: {exc.strerror or exc}", out_dir) from None
-        if fcntl is None:
-            return path, None
-        try:
-            fd = os.open(path, _DIR_FLAGS)
-        except FileNotFoundError:
-            continue  # swept before it was locked
-        except OSError:
-            return path, None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # waits while a sweeper that took it removes it
-            if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
-                return path, fd
-        except FileNotFoundError:
-            pass
-        except OSError:  # no locks on this file system: unlocked, and so never swept
-            os.close(fd)
-            return path, None
-        os.close(fd)
-    raise OutputError("cannot create a staging folder in the output folder", out_dir)
-
-
-def _sweep_stale_staging(out_dir: Path) -> None:
-    """Remove the staging folders of dead runs: ``.meshpivot-staging-*`` folders nobody holds locked.
-
-    A folder is left alone when its lock is held (a live run), when it cannot be
-    locked (no ``flock``: the file system or the platform), or when it is not a
-    real folder (a file or a symbolic link of that name is not ours). Best effort:
-    errors are ignored.
-    """
-    if fcntl is None:
-        return
+    """A new staging folder in ``out_dir`` and the descriptor that holds its lock (:mod:`.scratch`)."""
     try:
-        entries = [e for e in os.scandir(out_dir) if _STAGING_NAME.fullmatch(e.name)]
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            if not entry.is_dir(follow_symlinks=False):
-                continue
-            fd = os.open(entry.path, _DIR_FLAGS)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if os.stat(entry.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
-                shutil.rmtree(entry.path, ignore_errors=True)
-        except OSError:
-            pass  # held by a live run, or no locks here
-        finally:
-            os.close(fd)
+        return make_locked_folder(out_dir, _STAGING_PREFIX)
+    except OSError as exc:
+        raise OutputError(f"cannot write in the output folder: {exc.strerror or exc}", out_dir) from None
 
 
 def _same_bytes(a: Path, b: Path) -> bool:

@@ -32,7 +32,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +48,7 @@ from ..errors import (
 )
 from ..fit import Fit
 from ..options import FitOptions
+from ..scratch import locked_folder
 from ..vectors import merge_bounds, point_bounds, transform_normals, transform_points
 from .base import Asset, Measurement, WriteReport
 
@@ -339,7 +339,7 @@ def _read_isolated(path: Path) -> FbxScene:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     code = "import sys; from meshpivot.formats.fbx import _child_main; sys.exit(_child_main(sys.argv[1:]))"
-    with tempfile.TemporaryDirectory(prefix="meshpivot-fbx-") as tmp:
+    with locked_folder("meshpivot-fbx-") as tmp:
         out = Path(tmp) / "scene.npz"
         try:
             proc = subprocess.run(

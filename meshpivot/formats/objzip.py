@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import stat
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -28,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import MeshPivotError, UnreadableInputError, UnsupportedInputError
 from ..fit import Fit
 from ..options import FitOptions
+from ..scratch import locked_folder
 from ..vectors import merge_bounds
 from .base import Asset, Measurement, WriteReport
 from .obj import ObjFile, read_obj
@@ -160,7 +160,7 @@ class ObjZipAsset(Asset):
             if not objs:
                 raise UnsupportedInputError("zip holds no .obj member; expected an OBJ zip", self.path)
             parsed: dict[str, ObjFile] = {}
-            with tempfile.TemporaryDirectory(prefix="meshpivot-objzip-") as tmp:
+            with locked_folder("meshpivot-objzip-") as tmp:
                 for k, info in enumerate(objs):
                     # read_obj reads a path: each member goes to a private file whose
                     # name we choose, so the member's name never becomes a path.

@@ -47,7 +47,6 @@ Writing
 from __future__ import annotations
 
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,6 +68,7 @@ from ..errors import (
 )
 from ..fit import Fit
 from ..options import FitOptions
+from ..scratch import locked_folder
 from ..vectors import merge_bounds, point_bounds
 from .base import Asset, Measurement, WriteReport
 
@@ -590,7 +590,7 @@ class UsdAsset(Asset):
             raise UnreadableInputError(f"cannot read the root layer ({_first_line(exc)})") from None
         for prim in carriers:
             _author_fit(pxr, layer, prim, scale, translation)
-        with tempfile.TemporaryDirectory(prefix="meshpivot-usd-") as tmp:
+        with locked_folder("meshpivot-usd-") as tmp:
             work = Path(tmp)
             if in_usdz:
                 return self._write_from_usdz(layer, work, dest, notes)
