@@ -609,3 +609,19 @@ def test_a_hanging_reader_times_out_and_the_others_finish(
     assert [line.split()[1].rstrip(":") for line in lines] == [str(p) for p in paths]
     assert lines[3] == f"UNREADABLE  {paths[3]}: timed out after 1.5 s (the reader was stopped)"
     assert sum(line.startswith("PASS ") for line in lines) == 5, out
+
+
+@pytest.mark.parametrize(("paths", "loaded"), [(["a.obj", "b.GLB"], True), (["a.obj", "b.stl"], False)])
+def test_the_gltf_engine_is_loaded_before_workers_are_forked(paths: list[str], loaded: bool) -> None:
+    # Forked workers then start ready; other readers load in the worker that needs them.
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from meshpivot import batch\n"
+        f"batch._load_before_fork([(p, None) for p in {paths!r}])\n"
+        "print(sorted(m for m in ('numpy', 'meshpivot.gltf', 'trimesh') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(["meshpivot.gltf", "numpy"] if loaded else [])
