@@ -84,6 +84,9 @@ JOBS2 = "verify --jobs 2"
 JOBS_ONE = "verify, 1 file of the set"
 SPIN1 = "CPU-bound work, 1 process"
 SPIN2 = "the same work, 2 processes at once"
+SPIN_NP0 = "numpy imported, no work"
+SPIN_NP1 = "numpy min and max of 600 KB arrays, 1 process"
+SPIN_NP2 = "the same numpy work, 2 processes at once"
 # Pure-Python arithmetic in N forked processes: how much two processes really gain on this
 # machine (virtual CPUs may share a core or be taken by the host), the ceiling for --jobs 2.
 SPIN_CODE = (
@@ -94,6 +97,23 @@ SPIN_CODE = (
     "    if pid==0:\n"
     "        x=0\n"
     "        for i in range(6_000_000): x+=i\n"
+    "        os._exit(0)\n"
+    "    kids.append(pid)\n"
+    "for k in kids: os.waitpid(k,0)\n"
+)
+
+# The reductions `verify` runs on each small file (min and max of one file's positions,
+# in the CPU cache), in N forked processes: the ceiling for --jobs 2 on numpy work, which
+# virtual CPUs that share a core do not double as they do pure-Python work.
+SPIN_NP_CODE = (
+    "import os,sys\n"
+    "import numpy as np\n"
+    "a=np.random.default_rng(0).standard_normal(150_000).astype(np.float32)\n"
+    "n=int(sys.argv[1]); kids=[]\n"
+    "for _ in range(n):\n"
+    "    pid=os.fork()\n"
+    "    if pid==0:\n"
+    "        for i in range(6_000): a.min(); a.max()\n"
     "        os._exit(0)\n"
     "    kids.append(pid)\n"
     "for k in kids: os.waitpid(k,0)\n"
@@ -289,6 +309,8 @@ def warm_inputs(argv: Sequence[str]) -> None:
     """:func:`warm_page_cache` for every existing file named in ``argv``, and the files of a folder."""
     for arg in argv:
         p = Path(arg)
+        if len(arg) > 255 or "\n" in arg:
+            continue  # code given with -c, not a path
         if p.is_dir():
             for f in sorted(p.iterdir()):
                 if f.is_file():
@@ -571,6 +593,15 @@ def spin_tool(procs: int) -> Tool:
     return Tool(SPIN1 if procs == 1 else SPIN2, argv, writes=False)
 
 
+def spin_numpy_tool(procs: int) -> Tool:
+    """Like :func:`spin_tool`, with numpy reductions (the child imports numpy; its BLAS on one thread)."""
+
+    def argv(_in: Path, _out: Path) -> list[str]:
+        return ["env", "OPENBLAS_NUM_THREADS=1", sys.executable, "-c", SPIN_NP_CODE, str(procs)]
+
+    return Tool((SPIN_NP0, SPIN_NP1, SPIN_NP2)[procs], argv, writes=False)
+
+
 def batch_tool(mp: str, jobs: int) -> Tool:
     """``meshpivot verify FOLDER --jobs N``; the batch files are centred, so pivot 0 0 0 passes."""
 
@@ -710,7 +741,10 @@ def build_report(b: Bench, sizes: list[str], info: dict[str, str], gt_note: str 
         )
     s1, s2 = b.median(SPIN1, "ceiling"), b.median(SPIN2, "ceiling")
     ceiling = None if s1 is None or s2 is None else 2 * s1 / s2
-    for t, w in ((SPIN1, s1), (SPIN2, s2)):
+    n0, n1, n2 = (b.median(t, "ceiling") for t in (SPIN_NP0, SPIN_NP1, SPIN_NP2))
+    np_ceiling = ratio(batch_net_seconds(n1, n0), batch_net_seconds(n2, n0))
+    np_ceiling = None if np_ceiling is None else 2 * np_ceiling
+    for t, w in ((SPIN1, s1), (SPIN2, s2), (SPIN_NP0, n0), (SPIN_NP1, n1), (SPIN_NP2, n2)):
         add(f"| {t} | {fmt(w)} | | | |")
     add("")
     j1, j2 = b.median(JOBS1, "batch"), b.median(JOBS2, "batch")
@@ -726,8 +760,13 @@ def build_report(b: Bench, sizes: list[str], info: dict[str, str], gt_note: str 
         add("")
     if ceiling is not None:
         add(
-            f"Two processes doing pure CPU work get {ceiling:.2f}x the throughput of one here: that is the "
-            "most `--jobs 2` can reach on this machine, whatever the program."
+            f"Two processes doing pure-Python work get {ceiling:.2f}x the throughput of one here"
+            + (
+                f"; two doing numpy reductions like those of `verify` get {np_ceiling:.2f}x (net of importing "
+                "numpy): the most `--jobs 2` can reach on this machine for that kind of work."
+                if np_ceiling is not None
+                else "."
+            )
         )
         add("")
 
@@ -1095,7 +1134,12 @@ def main(argv: list[str] | None = None) -> int:
             for p in folder.glob("*.glb"):
                 warm_page_cache(p)
             b.time_group("batch", [batch_one_tool(mp), batch_tool(mp, 1), batch_tool(mp, 2)], folder, work)
-            b.time_group("ceiling", [spin_tool(1), spin_tool(2)], folder, work)
+            b.time_group(
+                "ceiling",
+                [spin_tool(1), spin_tool(2), spin_numpy_tool(0), spin_numpy_tool(1), spin_numpy_tool(2)],
+                folder,
+                work,
+            )
     shutil.rmtree(work, ignore_errors=True)
 
     info["load_end"] = load_average()
