@@ -82,6 +82,9 @@ GT_IMPORT_JS = "import('@gltf-transform/core').then(() => import('@gltf-transfor
 JOBS1 = "verify --jobs 1"
 JOBS2 = "verify --jobs 2"
 JOBS_ONE = "verify, 1 file of the set"
+SPLIT0 = "ideal split: its start-up alone (imports, no file)"
+SPLIT1 = "ideal split: the same checks, 1 forked process"
+SPLIT2 = "ideal split: the same checks, 2 forked processes"
 SPIN1 = "CPU-bound work, 1 process"
 SPIN2 = "the same work, 2 processes at once"
 SPIN_NP0 = "numpy imported, no work"
@@ -117,6 +120,25 @@ SPIN_NP_CODE = (
     "        os._exit(0)\n"
     "    kids.append(pid)\n"
     "for k in kids: os.waitpid(k,0)\n"
+)
+
+# What an ideal pool would do with the batch: meshpivot's own per-file check
+# (batch.check_one) over a fixed half of the files in each of N forked processes, no
+# task queue, nothing sent back. Its two-process gain is the most --jobs 2 can reach on
+# this machine for this work (reading files, page faults, numpy), whatever the pool.
+SPLIT_CODE = (
+    "import os,sys\n"
+    "os.environ.setdefault('OPENBLAS_NUM_THREADS','1')\n"
+    "from meshpivot import api, batch, gltf\n"
+    "n=int(sys.argv[1]); paths=[str(p) for p in batch.expand_inputs([sys.argv[2]])]\n"
+    "req={'pivot_point':[0,0,0]}; kids=[]\n"
+    "for w in range(n):\n"
+    "    pid=os.fork()\n"
+    "    if pid==0:\n"
+    "        ok=all(batch.check_one(paths[i],req)['status']=='passed' for i in range(w,len(paths),n))\n"
+    "        os._exit(0 if ok else 1)\n"
+    "    kids.append(pid)\n"
+    "sys.exit(max((os.waitstatus_to_exitcode(os.waitpid(k,0)[1]) for k in kids), default=0))\n"
 )
 
 MIB = 1024.0 * 1024.0
@@ -620,6 +642,15 @@ def batch_one_tool(mp: str) -> Tool:
     return Tool(JOBS_ONE, argv, writes=False)
 
 
+def split_tool(procs: int) -> Tool:
+    """:data:`SPLIT_CODE` with ``procs`` processes on the batch folder."""
+
+    def argv(folder: Path, _out: Path) -> list[str]:
+        return [sys.executable, "-c", SPLIT_CODE, str(procs), str(folder)]
+
+    return Tool((SPLIT0, SPLIT1, SPLIT2)[procs], argv, writes=False)
+
+
 def supports_jobs(mp: str) -> bool:
     try:
         text = subprocess.run([mp, "verify", "--help"], capture_output=True, text=True, timeout=60).stdout
@@ -739,6 +770,19 @@ def build_report(b: Bench, sizes: list[str], info: dict[str, str], gt_note: str 
             + ("n/a" if net is None else f"{(BATCH_FILES - 1) / net:.0f}")
             + " |"
         )
+    split0 = b.median(SPLIT0, "batch")
+    add(f"| {SPLIT0} | {fmt(split0)} | {b.peak_cell(SPLIT0, 'batch')} | | |")
+    for t in (SPLIT1, SPLIT2):
+        w = b.median(t, "batch")
+        net = batch_net_seconds(w, split0)
+        add(
+            f"| {t} | {fmt(w)} | {b.peak_cell(t, 'batch')} | {'n/a' if w is None else f'{BATCH_FILES / w:.0f}'} | "
+            + ("n/a" if net is None else f"{BATCH_FILES / net:.0f}")
+            + " |"
+        )
+    split = ratio(
+        batch_net_seconds(b.median(SPLIT1, "batch"), split0), batch_net_seconds(b.median(SPLIT2, "batch"), split0)
+    )
     s1, s2 = b.median(SPIN1, "ceiling"), b.median(SPIN2, "ceiling")
     ceiling = None if s1 is None or s2 is None else 2 * s1 / s2
     n0, n1, n2 = (b.median(t, "ceiling") for t in (SPIN_NP0, SPIN_NP1, SPIN_NP2))
@@ -756,6 +800,13 @@ def build_report(b: Bench, sizes: list[str], info: dict[str, str], gt_note: str 
             f"{j1 - one:.3f} s serially. Throughput is counted on that part: `net` = {BATCH_FILES - 1} files / "
             f"(wall - {one:.3f} s). On wall time a perfect pool of two could reach only {best:.2f}x here; "
             f"`--jobs 2` reached {j1 / j2:.2f}x."
+        )
+        add("")
+    if split is not None:
+        add(
+            f"The ideal split (the same per-file checks over a fixed half of the files in each of two forked "
+            f"processes: no task queue, no results sent back) gets {split:.2f}x net of its own start-up: the most "
+            "`--jobs 2` can reach on this machine for this work."
         )
         add("")
     if ceiling is not None:
@@ -1133,7 +1184,9 @@ def main(argv: list[str] | None = None) -> int:
             folder = make_in_child("batch", "")
             for p in folder.glob("*.glb"):
                 warm_page_cache(p)
-            b.time_group("batch", [batch_one_tool(mp), batch_tool(mp, 1), batch_tool(mp, 2)], folder, work)
+            batch_tools = [batch_one_tool(mp), batch_tool(mp, 1), batch_tool(mp, 2)]
+            batch_tools += [split_tool(0), split_tool(1), split_tool(2)]
+            b.time_group("batch", batch_tools, folder, work)
             b.time_group(
                 "ceiling",
                 [spin_tool(1), spin_tool(2), spin_numpy_tool(0), spin_numpy_tool(1), spin_numpy_tool(2)],
