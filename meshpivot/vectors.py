@@ -325,7 +325,11 @@ def scale_columns(work: NDArray[np.floating], factors: ArrayLike) -> NDArray[np.
     >>> scale_columns(np.ones((2, 3)), [1.0, 2.0, 3.0]).tolist()
     [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
     """
-    for i, f in enumerate(np.asarray(factors, dtype=np.float64).reshape(-1)):
+    row = np.asarray(factors, dtype=np.float64).reshape(-1)
+    if work.ndim != 2:  # one point, say: nothing to gain
+        work *= row
+        return work
+    for i, f in enumerate(row):
         col = work[:, i]
         col *= f
     return work
@@ -333,7 +337,11 @@ def scale_columns(work: NDArray[np.floating], factors: ArrayLike) -> NDArray[np.
 
 def shift_columns(work: NDArray[np.floating], offsets: ArrayLike) -> NDArray[np.floating]:
     """``work += offsets`` in place, one column at a time (see :func:`scale_columns`)."""
-    for i, t in enumerate(np.asarray(offsets, dtype=np.float64).reshape(-1)):
+    row = np.asarray(offsets, dtype=np.float64).reshape(-1)
+    if work.ndim != 2:
+        work += row
+        return work
+    for i, t in enumerate(row):
         col = work[:, i]
         col += t
     return work

@@ -233,3 +233,10 @@ def test_normalized_rows_match_the_norm_numpy_computes() -> None:
     nz = norms > 0
     np.testing.assert_allclose(out[nz], v[nz] / norms[nz, None], rtol=1e-15, atol=0)
     assert not out[~nz].any()
+
+
+def test_column_operations_take_a_single_point_too() -> None:
+    point = np.array([1.0, -2.0, 3.0])
+    assert scale_columns(point.copy(), [2.0, 3.0, 4.0]).tolist() == [2.0, -6.0, 12.0]
+    assert shift_columns(point.copy(), [1.0, 1.0, 1.0]).tolist() == [2.0, -1.0, 4.0]
+    assert transform_points(point, [2.0, 3.0, 4.0], [1.0, 1.0, 1.0]).tolist() == [3.0, -5.0, 13.0]
