@@ -502,3 +502,62 @@ def test_empty_and_unknown_objects_are_errors() -> None:
         measure_trimesh(object())
     with pytest.raises(NonFiniteInputError):
         measure_trimesh(trimesh.PointCloud(np.array([[0.0, 0, 0], [np.nan, 1, 1]])))
+
+
+# --- OBJ fast paths: plain lines take quicker routes than lines with a comment or a backslash ---
+
+_space = st.text(alphabet=" \t\x0b\x0c\xa0", min_size=1, max_size=3)
+_number = st.floats(-1e6, 1e6, allow_nan=False).map(repr) | st.sampled_from(["0", "-0", "1e-3", "+2", ".5", "7."])
+
+
+@given(
+    lead=st.text(alphabet=" \t", max_size=2),
+    keyword=st.sampled_from(["v", "vn"]),
+    gaps=st.lists(_space, min_size=3, max_size=3),
+    numbers=st.lists(_number, min_size=3, max_size=3),
+    tail=st.sampled_from(["", " 1.0", " 0.5 0.25 0.125", "\t", " 1 # c", " # c"]),
+    ending=st.sampled_from(["\n", "\r\n", "\r", ""]),
+    values=st.lists(st.floats(-1e9, 1e9, allow_nan=False), min_size=3, max_size=3),
+)
+def test_obj_number_replacement_fast_path_equals_the_careful_one(
+    lead: str, keyword: str, gaps: list[str], numbers: list[str], tail: str, ending: str, values: list[float]
+) -> None:
+    from meshpivot.formats.obj import _replace_numbers, _replace_rows
+
+    line = lead + keyword + "".join(g + n for g, n in zip(gaps, numbers, strict=True)) + tail + ending
+    lines = [line]
+    _replace_rows(lines, np.array([0]), np.array([values]))
+    assert lines[0] == _replace_numbers(line, values)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 6), st.sampled_from(["", "/1", "//2", "/3/4"]), st.booleans()),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(st.booleans(), min_size=8, max_size=8),
+)
+def test_obj_parse_is_the_same_with_comments_on_any_line(
+    corners: list[tuple[int, str, bool]], commented: list[bool]
+) -> None:
+    # A trailing comment sends a line down the careful path; it must change nothing parsed.
+    import tempfile
+
+    from meshpivot.formats.obj import read_obj
+
+    body = ["v 0 0 0", "v 1 0 0", "v 0 1 0", "v 1 1 0", "v 2 0 1", "v 0 2 1", "vn 0 0 1"]
+    refs = " ".join(f"{-(7 - i) if neg else i}{tail}" for i, tail, neg in corners)
+    body.append(f"f {refs}")
+    plain = "\n".join(body) + "\n"
+    noted = "\n".join(f"{ln} # note" if c else ln for ln, c in zip(body, commented, strict=True)) + "\n"
+    parsed = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, text in enumerate((plain, noted)):
+            path = Path(tmp) / f"{k}.obj"
+            path.write_text(text)
+            obj = read_obj(path)
+            parsed.append((obj.positions.tolist(), obj.referenced.tolist(), obj.counts, obj.normals.tolist()))
+    assert parsed[0] == parsed[1]
+    used = {i - 1 for i, _, _ in corners}  # -(7 - i) after six vertices is vertex i too
+    assert parsed[0][1] == [i in used for i in range(6)]

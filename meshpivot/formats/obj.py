@@ -36,6 +36,7 @@ __all__ = ["ObjFile", "copy_sidecars", "format_float", "read_obj"]
 # line continuation (backslash, newline) reads as whitespace.
 _TOKEN = re.compile(r"[^\s\\]+")
 _ELEMENTS = ("f", "l", "p")
+_ELEMENT_COUNTS = {"f": "faces", "l": "lines", "p": "points"}
 _FREEFORM = ("curv", "curv2", "surf")
 # Controls that never appear in OBJ text; \t \n \v \f \r and \x1a (DOS end of file) may.
 _BINARY_BYTES = re.compile(rb"[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
@@ -130,13 +131,36 @@ class ObjFile:
         lines = list(self.lines)
         if len(self.positions):
             moved = np.asarray(transform_points(self.positions, fit.scale, fit.translation))
-            for k, row in zip(self.v_lines.tolist(), moved.tolist(), strict=True):
-                lines[k] = _replace_numbers(lines[k], row)
+            _replace_rows(lines, self.v_lines, moved)
         if len(self.normals):
             turned = np.asarray(transform_normals(self.normals, fit.scale))
-            for k, row in zip(self.vn_lines.tolist(), turned.tolist(), strict=True):
-                lines[k] = _replace_numbers(lines[k], row)
+            _replace_rows(lines, self.vn_lines, turned)
         return self.prefix + "".join(lines).encode(self.codec)
+
+
+#: ``keyword x y z`` at the start of a line with no comment and no backslash: the
+#: groups are the text around the three numbers, so that only the numbers change.
+_THREE = re.compile(r"(\s*\S+\s+)(\S+)(\s+)(\S+)(\s+)(\S+)")
+
+
+def _replace_rows(lines: list[str], where: NDArray[np.intp], values: NDArray[np.float64]) -> None:
+    """Put ``values[i]`` (``x y z``) into ``lines[where[i]]`` in place of its 2nd to 4th tokens.
+
+    The numbers are written as :func:`format_float` writes them (``repr``, ``-0`` as
+    ``0``), all at once; a line with a comment or a backslash goes through
+    :func:`_replace_numbers`, which finds its tokens the careful way.
+    """
+    texts = list(map(repr, (values.astype(np.float64) + 0.0).reshape(-1).tolist()))
+    match = _THREE.match
+    for i, k in enumerate(where.tolist()):
+        line = lines[k]
+        m = None if "#" in line or "\\" in line else match(line)
+        if m is None:
+            lines[k] = _replace_numbers(line, [float(t) for t in texts[3 * i : 3 * i + 3]])
+            continue
+        lines[k] = "".join(
+            (m[1], texts[3 * i], m[3], texts[3 * i + 1], m[5], texts[3 * i + 2], line[m.end() :])
+        )
 
 
 def _replace_numbers(line: str, values: list[float]) -> str:
@@ -171,6 +195,8 @@ def _decode(raw: bytes, path: Path) -> tuple[bytes, str, str]:
 
 def _logical_lines(text: str) -> list[str]:
     physical = text.splitlines(keepends=True)
+    if "\\" not in text:
+        return physical  # no line can be continued
     out: list[str] = []
     buf = ""
     for line in physical:
@@ -236,8 +262,12 @@ def read_obj(path: Path) -> ObjFile:
     for k, line in enumerate(lines):
         this_line = lineno
         lineno += line.count("\n") or (1 if line.endswith("\r") else 0)
-        statement = line.split("#", 1)[0]
-        tokens = _TOKEN.findall(statement)
+        if "#" in line or "\\" in line:
+            statement = line.split("#", 1)[0]
+            tokens = _TOKEN.findall(statement)
+        else:  # the same tokens: without a backslash, _TOKEN is str.split's whitespace split
+            statement = line
+            tokens = line.split()
         if not tokens:
             continue
         keyword = tokens[0]
@@ -249,6 +279,15 @@ def read_obj(path: Path) -> ObjFile:
             vn_lines.append(k)
         elif keyword in _ELEMENTS:
             n = len(positions)
+            counts[_ELEMENT_COUNTS[keyword]] += 1
+            try:  # the common case: every index a positive number
+                ids = [int(token.partition("/")[0]) for token in tokens[1:]]
+            except ValueError:
+                ids = []
+            if ids and len(ids) == len(tokens) - 1 and min(ids) > 0:
+                used.extend(ids)
+                max_positive = max(max_positive, max(ids))
+                continue
             for token in tokens[1:]:
                 head = token.split("/", 1)[0]
                 try:
@@ -264,15 +303,14 @@ def read_obj(path: Path) -> ObjFile:
                             f"but only {n} are defined before it",
                             path,
                         )
-                    used.append(n + index)
+                    used.append(n + index + 1)
                 elif index == 0:
                     raise UnreadableInputError(
                         f"line {this_line}: {keyword!r} refers to vertex 0; OBJ indices start at 1", path
                     )
                 else:
-                    used.append(index - 1)
+                    used.append(index)
                     max_positive = max(max_positive, index)
-            counts[{"f": "faces", "l": "lines", "p": "points"}[keyword]] += 1
         elif keyword == "o":
             objects += 1
         elif keyword in _FREEFORM:
@@ -289,7 +327,7 @@ def read_obj(path: Path) -> ObjFile:
         )
     referenced = np.zeros(n, dtype=bool)
     if used:
-        referenced[np.asarray(used, dtype=np.intp)] = True
+        referenced[np.asarray(used, dtype=np.intp) - 1] = True  # ``used`` holds 1-based indices
     notes = []
     if freeform:
         notes.append(
