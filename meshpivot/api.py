@@ -31,7 +31,7 @@ from .errors import MeshPivotError, OutputError, SpecError
 from .fit import Fit, compute_fit, pivot_of_origin
 from .formats import KNOWN_EXTENSIONS, Measurement, open_asset
 from .options import FitOptions
-from .scratch import make_locked_folder, sweep_unlocked
+from .scratch import STAGING_PREFIX, make_locked_folder, sweep_unlocked
 
 try:
     import fcntl
@@ -250,7 +250,7 @@ def apply_file(
             fit = compute_fit(before.lo, before.hi, options)
             asset.replace_input = in_place
             protect = set() if in_place else {p.resolve() for p in asset.input_files()}
-            sweep_unlocked(out_dir, _STAGING_PREFIX)
+            sweep_unlocked(out_dir, STAGING_PREFIX)
             staging, lock = _make_staging(out_dir)
             try:
                 report = asset.write_fitted(fit, staging / dst_p.name, options)
@@ -289,14 +289,13 @@ def _check_output_name(dst: Path) -> None:
         )
 
 
-_STAGING_PREFIX = ".meshpivot-staging-"
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 def _make_staging(out_dir: Path) -> tuple[Path, int | None]:
     """A new staging folder in ``out_dir`` and the descriptor that holds its lock (:mod:`.scratch`)."""
     try:
-        return make_locked_folder(out_dir, _STAGING_PREFIX)
+        return make_locked_folder(out_dir, STAGING_PREFIX)
     except OSError as exc:
         raise OutputError(f"cannot write in the output folder: {exc.strerror or exc}", out_dir) from None
 

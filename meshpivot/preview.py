@@ -33,7 +33,6 @@ Output is deterministic (same input, same PNG bytes) and written atomically.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 from .errors import MeshPivotError, MissingDependencyError, OutputError, SpecError
 from .geometry import WorldGeometry, world_geometry
 from .options import FitOptions
+from .scratch import STAGING_PREFIX, locked_folder
 
 try:
     from PIL import Image, ImageDraw, ImageFont
@@ -1008,16 +1008,14 @@ def _write_png(image: Image.Image, out_png: str | Path) -> Path:
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"cannot write the picture: folder {str(folder)!r} does not exist", out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format="PNG", optimize=False, compress_level=6)
-        os.replace(tmp, out)
+        # Staged like apply's output: a killed run's folder is removed by the next run here.
+        with locked_folder(STAGING_PREFIX, folder) as staging:
+            tmp = staging / out.name
+            with open(tmp, "wb") as f:
+                image.save(f, format="PNG", optimize=False, compress_level=6)
+            os.replace(tmp, out)
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise OutputError(f"cannot write the picture: {exc.strerror or exc}", out) from None
     return out
 

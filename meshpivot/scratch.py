@@ -30,7 +30,10 @@ try:
 except ImportError:  # Windows: no flock; folders of killed runs are then not swept
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["locked_folder", "make_locked_folder", "sweep_unlocked"]
+__all__ = ["STAGING_PREFIX", "locked_folder", "make_locked_folder", "sweep_unlocked"]
+
+#: The hidden folders beside an output in which it is written before it is moved into place.
+STAGING_PREFIX = ".meshpivot-staging-"
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 

@@ -97,3 +97,17 @@ def test_a_killed_reader_leaves_its_folder_only_until_the_next_run(tmp_path: Pat
         if not held.exists() or time.monotonic() > deadline:
             break
     assert _ours(scratch, "meshpivot-objzip-") == []
+
+
+def test_a_preview_is_staged_and_sweeps_the_folders_of_killed_runs(tmp_path: Path) -> None:
+    from meshpivot import cli
+    from meshpivot.scratch import STAGING_PREFIX
+
+    src = tmp_path / "in.obj"
+    src.write_bytes(OBJ)
+    dead = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=tmp_path))  # a killed run's, unlocked
+    (dead / "in.png").write_bytes(b"half a picture")
+    png = tmp_path / "in.png"
+    assert cli.main(["preview", str(src), "-o", str(png)]) == 0
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert _ours(tmp_path, STAGING_PREFIX) == []
