@@ -6,7 +6,6 @@ are cast once to the stored dtype. A caller's array changes only through ``out=`
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +34,8 @@ __all__ = [
 F64 = NDArray[np.float64]
 Linear = ArrayLike  # (3,) per-axis factors or a (3, 3) matrix
 CHUNK = 1 << 18  # rows per chunk on hot paths: 256 k vertices
+#: Indices per chunk where :func:`referenced_bounds` guesses a side's vertex is first used.
+HINT_CHUNK = 1 << 14
 Release = Callable[[NDArray[Any]], None]  # told about each slice once it has been read
 SIDES = 6  # of a box: bit 2 * axis marks the min face of an axis, bit 2 * axis + 1 its max face
 
@@ -255,21 +256,33 @@ def _sides_referenced(
     lookup = np.zeros(n, dtype=np.uint8)
     for side, ids in enumerate(rows):
         lookup[ids] |= np.uint8(1 << side)
-    count = -(-len(idx) // chunk)
-    guesses = [min(count - 1, int(ids[0]) * len(idx) // (n * chunk)) for ids in rows]
-    hinted = ((side, guess + step) for step in (0, -1, 1) for side, guess in enumerate(guesses))
-    rest = ((-1, c) for c in range(count))
+    everything = (1 << SIDES) - 1
     found = 0
+    # The guesses read smaller chunks: a sixty-fourth of the indices, at least HINT_CHUNK
+    # (a guess is off by about one row of a mesh, so much smaller ones miss), at most
+    # ``chunk``. A small mesh is then settled without reading most of its indices. The
+    # rest, if it comes to that, is read in ``chunk``s. Guessed chunks are not released:
+    # a few dozen at most, and a madvise call each would cost more than they hold.
+    small = min(chunk, max(HINT_CHUNK, len(idx) // 64))
+    count = -(-len(idx) // small)
+    guesses = [min(count - 1, int(ids[0]) * len(idx) // (n * small)) for ids in rows]
     seen: set[int] = set()
-    for side, c in itertools.chain(hinted, rest):
-        if (side >= 0 and found >> side & 1) or not 0 <= c < count or c in seen:
-            continue
-        seen.add(c)
+    for step in (0, -1, 1):
+        for side, guess in enumerate(guesses):
+            c = guess + step
+            if found >> side & 1 or not 0 <= c < count or c in seen:
+                continue
+            seen.add(c)
+            part = idx[c * small : (c + 1) * small]
+            found |= int(np.bitwise_or.reduce(np.take(lookup, part)))  # take: faster than lookup[part]
+            if found == everything:
+                return True
+    for c in range(-(-len(idx) // chunk)):
         part = idx[c * chunk : (c + 1) * chunk]
-        found |= int(np.bitwise_or.reduce(np.take(lookup, part)))  # take: faster than lookup[part]
+        found |= int(np.bitwise_or.reduce(np.take(lookup, part)))
         if release is not None:
             release(part)
-        if found == (1 << SIDES) - 1:
+        if found == everything:
             return True
     return False
 

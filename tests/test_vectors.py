@@ -131,7 +131,20 @@ def test_referenced_bounds_read_few_index_chunks_when_vertices_follow_first_use(
     lo, hi = referenced_bounds(pts, idx, chunk=256, release=lambda a: read.append(a.ndim))
     assert lo.tolist() == point_bounds(pts)[0].tolist() and hi.tolist() == point_bounds(pts)[1].tolist()
     assert read.count(2) == -(-len(pts) // 256)  # every block of points, once
-    assert read.count(1) <= 6  # of 230 index chunks
+    assert read.count(1) == 0  # settled by the guessed chunks: no pass over the 230 index chunks
+
+
+@given(indexed_points(), st.integers(1, 4))
+def test_referenced_bounds_with_guesses_in_smaller_chunks(case: tuple[np.ndarray, np.ndarray, int], hint: int) -> None:
+    from unittest import mock
+
+    import meshpivot.vectors as vectors_module
+
+    pts, idx, chunk = case
+    with mock.patch.object(vectors_module, "HINT_CHUNK", hint):  # guessed chunks smaller than the others
+        lo, hi = referenced_bounds(pts, idx, chunk=chunk + 4)
+    want_lo, want_hi = point_bounds(pts[np.unique(idx)])
+    assert lo.tolist() == want_lo.tolist() and hi.tolist() == want_hi.tolist()
 
 
 @pytest.mark.parametrize("used", [0, 2])
