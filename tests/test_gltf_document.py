@@ -508,3 +508,29 @@ def test_an_error_while_writing_in_parallel_reaches_the_caller(tmp_path: Path) -
     assert doc.defer_range(0, 2 << 20, Deferred(1000, broken))
     with pytest.raises(ValueError, match="boom in a producer"):
         doc.write(tmp_path / "out.glb")
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmRSS from /proc")
+def test_release_pages_gives_back_a_big_map_and_keeps_a_small_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meshpivot.gltf import document as document_module
+
+    size = 48 << 20
+    src, _ = _big_glb(tmp_path, size)
+    doc = read_document(src)
+    view = doc.byte_range(0, 0, size)
+    for limit, gives_back in ((32 << 20, True), (1 << 40, False)):
+        monkeypatch.setattr(document_module, "RELEASE_MIN", limit)
+        int(view[:: 4096].sum())  # every page resident
+        before = _rss_kib()
+        document_module.release_pages(view)
+        dropped = before - _rss_kib()
+        assert (dropped > 40 << 10) is gives_back, dropped

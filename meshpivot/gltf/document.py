@@ -377,6 +377,12 @@ _MAPPED: weakref.WeakValueDictionary[int, np.memmap[Any, Any]] = weakref.WeakVal
 _MAP_IDS: dict[int, tuple[int, int, int, int]] = {}
 
 
+#: Maps smaller than this keep their pages until they are closed: a madvise call per
+#: chunk costs more than the memory it would give back (a batch of small files runs
+#: one document at a time, each unmapped when done).
+RELEASE_MIN = 32 << 20
+
+
 def release_pages(arr: NDArray[Any]) -> None:
     """Drop the resident pages of the file map that ``arr`` views (best effort, no-op otherwise).
 
@@ -389,7 +395,7 @@ def release_pages(arr: NDArray[Any]) -> None:
     if not isinstance(base, np.memmap):
         return
     raw = getattr(base, "_mmap", None)
-    if raw is None or not hasattr(raw, "madvise") or arr.size == 0:
+    if raw is None or not hasattr(raw, "madvise") or arr.size == 0 or len(raw) < RELEASE_MIN:
         return
     page = mmap.PAGESIZE
     map_ptr = base.__array_interface__["data"][0] - int(base.offset) % mmap.ALLOCATIONGRANULARITY
