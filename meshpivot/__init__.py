@@ -102,7 +102,15 @@ _LAZY = {
 }
 
 
+#: Submodules, reachable as attributes (``meshpivot.api``) as an eager import made them.
+_SUBMODULES = frozenset(
+    ("api", "batch", "checks", "cli", "fit", "formats", "geometry", "gltf", "preview", "scratch", "vectors")
+)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'meshpivot' has no attribute {name!r}")

@@ -1017,6 +1017,8 @@ def _write_png(image: Image.Image, out_png: str | Path) -> Path:
             os.replace(tmp, out)
     except OSError as exc:
         raise OutputError(f"cannot write the picture: {exc.strerror or exc}", out) from None
+    except OutputError as exc:  # no working folder there
+        raise OutputError(f"cannot write the picture: {exc.message}", out) from None
     return out
 
 

@@ -248,10 +248,11 @@ def _sides_referenced(
 ) -> bool:
     """Whether, for every side, ``idx`` references one of the ``rows[side]`` (of ``n``).
 
-    A ``(n,)`` lookup holds bit ``side`` for each row on a side. Chunks of ``chunk``
-    indices are read, each at most once, until every side is found: for each side not
-    found yet, the chunk where its lowest row is used first if rows are numbered in the
-    order of first use; then the neighbours of those chunks; then every other chunk.
+    A ``(n,)`` lookup holds bit ``side`` for each row on a side. Indices are read until
+    every side is found: for each side not found yet, the (smaller) chunk where its lowest
+    row is used first if rows are numbered in the order of first use; then the neighbours
+    of those chunks; then all of ``idx``, ``chunk`` indices at a time (the guessed ones
+    again among them).
     """
     lookup = np.zeros(n, dtype=np.uint8)
     for side, ids in enumerate(rows):
@@ -443,12 +444,14 @@ def affine_points(points: ArrayLike, matrix: ArrayLike) -> F64:
 def _normalize_rows(work: F64) -> F64:
     """Scale each row to unit length in place; zero rows stay zero."""
     x, y, z = work[:, 0], work[:, 1], work[:, 2]
-    # Spelled out per column (4x faster than einsum or a broadcast over rows of three), as
-    # (x*x + z*z) + y*y: the order in which numpy's einsum summed them, kept so that outputs
-    # stay byte-identical to earlier releases, and now independent of how numpy was built.
+    # Spelled out per column (4x faster than einsum or a broadcast over rows of three), in
+    # the order numpy's einsum summed them, kept so that outputs stay byte-identical to
+    # earlier releases (and no longer depend on how numpy was built): (x*x + z*z) + y*y for
+    # rows in memory order, (x*x + y*y) + z*z for a column-major array (ASCII PLY columns).
+    second, third = (y, z) if work.flags.f_contiguous and not work.flags.c_contiguous else (z, y)
     norms = x * x
-    norms += z * z
-    norms += y * y
+    norms += second * second
+    norms += third * third
     np.sqrt(norms, out=norms)
     # A multiply by a zero-safe reciprocal: boolean row selection is ~20x slower on big arrays.
     inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)

@@ -789,6 +789,15 @@ def test_importing_the_cli_module_does_not_load_numpy() -> None:
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "[]", "")
 
 
+def test_submodules_are_still_attributes_of_the_package() -> None:
+    code = (
+        "import meshpivot\n"
+        "print(meshpivot.api.apply_file.__name__, meshpivot.vectors.CHUNK > 0, meshpivot.gltf.__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    assert (done.returncode, done.stdout.split(), done.stderr) == (0, ["apply_file", "True", "meshpivot.gltf"], "")
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="counts threads through /proc")
 def test_console_runs_numpy_blas_on_one_thread_unless_told_otherwise(tmp_path: Path) -> None:
     src = write_obj(tmp_path / "in.obj")

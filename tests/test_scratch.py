@@ -71,7 +71,7 @@ def test_a_killed_reader_leaves_its_folder_only_until_the_next_run(tmp_path: Pat
     code = (
         "import time\n"
         "from meshpivot.scratch import locked_folder\n"
-        "with locked_folder('meshpivot-objzip-') as d:\n"
+        "with locked_folder('meshpivot-locked-objzip-') as d:\n"
         "    print(d, flush=True)\n"
         "    time.sleep(60)\n"
     )
@@ -86,7 +86,7 @@ def test_a_killed_reader_leaves_its_folder_only_until_the_next_run(tmp_path: Pat
     inspect = [sys.executable, "-m", "meshpivot", "inspect", str(src)]
     done = subprocess.run(inspect, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert _ours(scratch, "meshpivot-objzip-") == [held.name]
+    assert _ours(scratch, "meshpivot-locked-objzip-") == [held.name]
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert held.is_dir()  # a killed run cannot clean up
@@ -96,7 +96,15 @@ def test_a_killed_reader_leaves_its_folder_only_until_the_next_run(tmp_path: Pat
         assert done.returncode == 0, done.stderr
         if not held.exists() or time.monotonic() > deadline:
             break
-    assert _ours(scratch, "meshpivot-objzip-") == []
+    assert _ours(scratch, "meshpivot-locked-objzip-") == []
+
+
+def test_folders_of_older_versions_are_not_taken_for_dead_ones(tmp_path: Path) -> None:
+    # Releases before the locks made unlocked meshpivot-objzip-* folders; one may be in use.
+    old = Path(tempfile.mkdtemp(prefix="meshpivot-objzip-", dir=tmp_path))
+    with locked_folder("meshpivot-locked-objzip-", tmp_path):
+        pass
+    assert old.is_dir()
 
 
 def test_a_preview_is_staged_and_sweeps_the_folders_of_killed_runs(tmp_path: Path) -> None:

@@ -253,3 +253,16 @@ def test_column_operations_take_a_single_point_too() -> None:
     assert scale_columns(point.copy(), [2.0, 3.0, 4.0]).tolist() == [2.0, -6.0, 12.0]
     assert shift_columns(point.copy(), [1.0, 1.0, 1.0]).tolist() == [2.0, -1.0, 4.0]
     assert transform_points(point, [2.0, 3.0, 4.0], [1.0, 1.0, 1.0]).tolist() == [3.0, -5.0, 13.0]
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_normals_are_the_same_bytes_as_numpys_einsum_norm(order: str) -> None:
+    # Earlier releases normalised with np.einsum("ij,ij->i"); its order of summation depends
+    # on the memory layout (ASCII PLY columns arrive column-major). Outputs must not change.
+    rng = np.random.default_rng(11)
+    v = np.array(rng.normal(size=(5000, 3)) * np.exp(rng.uniform(-6, 6, (5000, 1))), order=order)
+    work = np.array(v, dtype=np.float64)  # as transform_normals copies it
+    norms = np.sqrt(np.einsum("ij,ij->i", work, work))
+    want = work * (1.0 / norms)[:, None]
+    got = transform_normals(v, [1.0, 1.0, 1.0])
+    assert got.tobytes(order="C") == np.ascontiguousarray(want).tobytes()

@@ -339,7 +339,7 @@ def _read_isolated(path: Path) -> FbxScene:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     code = "import sys; from meshpivot.formats.fbx import _child_main; sys.exit(_child_main(sys.argv[1:]))"
-    with locked_folder("meshpivot-fbx-") as tmp:
+    with locked_folder("meshpivot-locked-fbx-") as tmp:
         out = Path(tmp) / "scene.npz"
         try:
             proc = subprocess.run(

@@ -160,7 +160,7 @@ class ObjZipAsset(Asset):
             if not objs:
                 raise UnsupportedInputError("zip holds no .obj member; expected an OBJ zip", self.path)
             parsed: dict[str, ObjFile] = {}
-            with locked_folder("meshpivot-objzip-") as tmp:
+            with locked_folder("meshpivot-locked-objzip-") as tmp:
                 for k, info in enumerate(objs):
                     # read_obj reads a path: each member goes to a private file whose
                     # name we choose, so the member's name never becomes a path.

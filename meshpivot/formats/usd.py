@@ -590,7 +590,7 @@ class UsdAsset(Asset):
             raise UnreadableInputError(f"cannot read the root layer ({_first_line(exc)})") from None
         for prim in carriers:
             _author_fit(pxr, layer, prim, scale, translation)
-        with locked_folder("meshpivot-usd-") as tmp:
+        with locked_folder("meshpivot-locked-usd-") as tmp:
             work = Path(tmp)
             if in_usdz:
                 return self._write_from_usdz(layer, work, dest, notes)
