@@ -37,6 +37,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -90,55 +91,45 @@ SPIN2 = "the same work, 2 processes at once"
 SPIN_NP0 = "numpy imported, no work"
 SPIN_NP1 = "numpy min and max of 600 KB arrays, 1 process"
 SPIN_NP2 = "the same numpy work, 2 processes at once"
-# Pure-Python arithmetic in N forked processes: how much two processes really gain on this
-# machine (virtual CPUs may share a core or be taken by the host), the ceiling for --jobs 2.
-SPIN_CODE = (
-    "import os,sys\n"
-    "n=int(sys.argv[1]); kids=[]\n"
-    "for _ in range(n):\n"
-    "    pid=os.fork()\n"
-    "    if pid==0:\n"
-    "        x=0\n"
-    "        for i in range(6_000_000): x+=i\n"
-    "        os._exit(0)\n"
-    "    kids.append(pid)\n"
-    "for k in kids: os.waitpid(k,0)\n"
-)
+def forked_code(setup: str, work: str) -> str:
+    """``python -c`` code: ``setup``, then ``work`` in N forked processes at once (N =
+    ``sys.argv[1]``; ``w`` is a child's number), exiting with the worst child's status.
+    numpy, if ``setup`` imports it, has its BLAS on one thread, as in the meshpivot command."""
+    return (
+        "import os,sys\n"
+        "os.environ.setdefault('OPENBLAS_NUM_THREADS','1')\n"
+        f"{setup}\n"
+        "n=int(sys.argv[1]); kids=[]\n"
+        "for w in range(n):\n"
+        "    pid=os.fork()\n"
+        "    if pid==0:\n"
+        f"{textwrap.indent(work, ' ' * 8)}\n"
+        "        os._exit(0)\n"
+        "    kids.append(pid)\n"
+        "sys.exit(max((os.waitstatus_to_exitcode(os.waitpid(k,0)[1]) for k in kids), default=0))\n"
+    )
+
+
+# Pure-Python arithmetic: how much two processes really gain on this machine (virtual CPUs
+# may share a core or be taken by the host), the ceiling for --jobs 2.
+SPIN_CODE = forked_code("", "x=0\nfor i in range(6_000_000): x+=i")
 
 # The reductions `verify` runs on each small file (min and max of one file's positions,
-# in the CPU cache), in N forked processes: the ceiling for --jobs 2 on numpy work, which
-# virtual CPUs that share a core do not double as they do pure-Python work.
-SPIN_NP_CODE = (
-    "import os,sys\n"
-    "import numpy as np\n"
-    "a=np.random.default_rng(0).standard_normal(150_000).astype(np.float32)\n"
-    "n=int(sys.argv[1]); kids=[]\n"
-    "for _ in range(n):\n"
-    "    pid=os.fork()\n"
-    "    if pid==0:\n"
-    "        for i in range(6_000): a.min(); a.max()\n"
-    "        os._exit(0)\n"
-    "    kids.append(pid)\n"
-    "for k in kids: os.waitpid(k,0)\n"
+# in the CPU cache): the ceiling for --jobs 2 on numpy work, which virtual CPUs that share
+# a core do not double as they do pure-Python work.
+SPIN_NP_CODE = forked_code(
+    "import numpy as np\na=np.random.default_rng(0).standard_normal(150_000).astype(np.float32)",
+    "for i in range(6_000): a.min(); a.max()",
 )
 
 # What an ideal pool would do with the batch: meshpivot's own per-file check
 # (batch.check_one) over a fixed half of the files in each of N forked processes, no
 # task queue, nothing sent back. Its two-process gain is the most --jobs 2 can reach on
 # this machine for this work (reading files, page faults, numpy), whatever the pool.
-SPLIT_CODE = (
-    "import os,sys\n"
-    "os.environ.setdefault('OPENBLAS_NUM_THREADS','1')\n"
+SPLIT_CODE = forked_code(
     "from meshpivot import api, batch, gltf\n"
-    "n=int(sys.argv[1]); paths=[str(p) for p in batch.expand_inputs([sys.argv[2]])]\n"
-    "req={'pivot_point':[0,0,0]}; kids=[]\n"
-    "for w in range(n):\n"
-    "    pid=os.fork()\n"
-    "    if pid==0:\n"
-    "        ok=all(batch.check_one(paths[i],req)['status']=='passed' for i in range(w,len(paths),n))\n"
-    "        os._exit(0 if ok else 1)\n"
-    "    kids.append(pid)\n"
-    "sys.exit(max((os.waitstatus_to_exitcode(os.waitpid(k,0)[1]) for k in kids), default=0))\n"
+    "paths=[str(p) for p in batch.expand_inputs([sys.argv[2]])]; req={'pivot_point':[0,0,0]}",
+    "if not all(batch.check_one(paths[i],req)['status']=='passed' for i in range(w,len(paths),n)): os._exit(1)",
 )
 
 MIB = 1024.0 * 1024.0
@@ -606,22 +597,14 @@ def meshpivot_exe() -> str:
     return str(mp) if mp.exists() else (shutil.which("meshpivot") or "meshpivot")
 
 
-def spin_tool(procs: int) -> Tool:
-    """The machine's parallel ceiling: the same CPU-bound work in ``procs`` processes at once."""
+def forked_tool(name: str, code: str, procs: int, *args: str) -> Tool:
+    """``code`` (see :func:`forked_code`) in ``procs`` processes; ``args`` follow, ``{folder}``
+    standing for the group's input folder."""
 
-    def argv(_in: Path, _out: Path) -> list[str]:
-        return [sys.executable, "-c", SPIN_CODE, str(procs)]
+    def argv(folder: Path, _out: Path) -> list[str]:
+        return [sys.executable, "-c", code, str(procs), *(a.format(folder=folder) for a in args)]
 
-    return Tool(SPIN1 if procs == 1 else SPIN2, argv, writes=False)
-
-
-def spin_numpy_tool(procs: int) -> Tool:
-    """Like :func:`spin_tool`, with numpy reductions (the child imports numpy; its BLAS on one thread)."""
-
-    def argv(_in: Path, _out: Path) -> list[str]:
-        return ["env", "OPENBLAS_NUM_THREADS=1", sys.executable, "-c", SPIN_NP_CODE, str(procs)]
-
-    return Tool((SPIN_NP0, SPIN_NP1, SPIN_NP2)[procs], argv, writes=False)
+    return Tool(name, argv, writes=False)
 
 
 def batch_tool(mp: str, jobs: int) -> Tool:
@@ -642,15 +625,6 @@ def batch_one_tool(mp: str) -> Tool:
     return Tool(JOBS_ONE, argv, writes=False)
 
 
-def split_tool(procs: int) -> Tool:
-    """:data:`SPLIT_CODE` with ``procs`` processes on the batch folder."""
-
-    def argv(folder: Path, _out: Path) -> list[str]:
-        return [sys.executable, "-c", SPLIT_CODE, str(procs), str(folder)]
-
-    return Tool((SPLIT0, SPLIT1, SPLIT2)[procs], argv, writes=False)
-
-
 def supports_jobs(mp: str) -> bool:
     try:
         text = subprocess.run([mp, "verify", "--help"], capture_output=True, text=True, timeout=60).stdout
@@ -667,6 +641,11 @@ def batch_net_seconds(wall: float | None, one: float | None) -> float | None:
     if wall is None or one is None or wall <= one:
         return None
     return wall - one
+
+
+def net_gain(slow: float | None, fast: float | None, base: float | None) -> float | None:
+    """``slow / fast`` after taking the fixed start-up ``base`` off both."""
+    return ratio(batch_net_seconds(slow, base), batch_net_seconds(fast, base))
 
 
 def fmt(x: float | None, spec: str = ".3f") -> str:
@@ -759,35 +738,26 @@ def build_report(b: Bench, sizes: list[str], info: dict[str, str], gt_note: str 
     add("|---|---:|---:|---:|---:|")
     for t in (HELP, INSPECT, APPLY_TINY, VERIFY_TINY, TM_IMPORT, GT_IMPORT):
         add(f"| `{t}` | {fmt(b.median(t, 'startup'))} | {b.peak_cell(t, 'startup')} | | |")
-    one = b.median(JOBS_ONE, "batch")
-    add(f"| `meshpivot {JOBS_ONE}` | {fmt(one)} | {b.peak_cell(JOBS_ONE, 'batch')} | | |")
-    for t in (JOBS1, JOBS2):
-        w = b.median(t, "batch")
-        gross = "n/a" if w is None else f"{BATCH_FILES / w:.0f}"
-        net = batch_net_seconds(w, one)
-        add(
-            f"| `meshpivot {t}` on {BATCH_FILES} files | {fmt(w)} | {b.peak_cell(t, 'batch')} | {gross} | "
-            + ("n/a" if net is None else f"{(BATCH_FILES - 1) / net:.0f}")
-            + " |"
-        )
-    split0 = b.median(SPLIT0, "batch")
-    add(f"| {SPLIT0} | {fmt(split0)} | {b.peak_cell(SPLIT0, 'batch')} | | |")
-    for t in (SPLIT1, SPLIT2):
-        w = b.median(t, "batch")
-        net = batch_net_seconds(w, split0)
-        add(
-            f"| {t} | {fmt(w)} | {b.peak_cell(t, 'batch')} | {'n/a' if w is None else f'{BATCH_FILES / w:.0f}'} | "
-            + ("n/a" if net is None else f"{BATCH_FILES / net:.0f}")
-            + " |"
-        )
-    split = ratio(
-        batch_net_seconds(b.median(SPLIT1, "batch"), split0), batch_net_seconds(b.median(SPLIT2, "batch"), split0)
-    )
+    def batch_rows(base: tuple[str, str], rows: list[tuple[str, str]], files: int) -> tuple[float | None, float | None]:
+        """The start-up row ``base`` and ``rows`` (tool, label), one process then two, with files/s on
+        wall time and net of the start-up (``files`` of them after it); returns (start-up, net gain)."""
+        zero = b.median(base[0], "batch")
+        add(f"| {base[1]} | {fmt(zero)} | {b.peak_cell(base[0], 'batch')} | | |")
+        for t, label in rows:
+            w = b.median(t, "batch")
+            net = batch_net_seconds(w, zero)
+            gross = "n/a" if w is None else f"{BATCH_FILES / w:.0f}"
+            add(f"| {label} | {fmt(w)} | {b.peak_cell(t, 'batch')} | {gross} | " + fmt(ratio(files, net), ".0f") + " |")
+        return zero, net_gain(*(b.median(t, "batch") for t, _ in rows), zero)
+
+    on_all = f"on {BATCH_FILES} files"
+    jobs_rows = [(t, f"`meshpivot {t}` {on_all}") for t in (JOBS1, JOBS2)]
+    one, jobs_gain = batch_rows((JOBS_ONE, f"`meshpivot {JOBS_ONE}`"), jobs_rows, BATCH_FILES - 1)
+    _, split = batch_rows((SPLIT0, SPLIT0), [(SPLIT1, SPLIT1), (SPLIT2, SPLIT2)], BATCH_FILES)
     s1, s2 = b.median(SPIN1, "ceiling"), b.median(SPIN2, "ceiling")
-    ceiling = None if s1 is None or s2 is None else 2 * s1 / s2
     n0, n1, n2 = (b.median(t, "ceiling") for t in (SPIN_NP0, SPIN_NP1, SPIN_NP2))
-    np_ceiling = ratio(batch_net_seconds(n1, n0), batch_net_seconds(n2, n0))
-    np_ceiling = None if np_ceiling is None else 2 * np_ceiling
+    # Each process does the whole work: two get twice as much done.
+    ceiling, np_ceiling = (None if g is None else 2 * g for g in (net_gain(s1, s2, 0.0), net_gain(n1, n2, n0)))
     for t, w in ((SPIN1, s1), (SPIN2, s2), (SPIN_NP0, n0), (SPIN_NP1, n1), (SPIN_NP2, n2)):
         add(f"| {t} | {fmt(w)} | | | |")
     add("")
@@ -865,7 +835,7 @@ def build_report(b: Bench, sizes: list[str], info: dict[str, str], gt_note: str 
         )
     target(
         "batch: `verify --jobs 2` / `--jobs 1` throughput (files/s net of start-up)",
-        ratio(batch_net_seconds(j1, one), batch_net_seconds(j2, one)),
+        jobs_gain,
         ">=",
         1.6,
     )
@@ -1185,14 +1155,11 @@ def main(argv: list[str] | None = None) -> int:
             for p in folder.glob("*.glb"):
                 warm_page_cache(p)
             batch_tools = [batch_one_tool(mp), batch_tool(mp, 1), batch_tool(mp, 2)]
-            batch_tools += [split_tool(0), split_tool(1), split_tool(2)]
+            batch_tools += [forked_tool(t, SPLIT_CODE, k, "{folder}") for k, t in enumerate((SPLIT0, SPLIT1, SPLIT2))]
             b.time_group("batch", batch_tools, folder, work)
-            b.time_group(
-                "ceiling",
-                [spin_tool(1), spin_tool(2), spin_numpy_tool(0), spin_numpy_tool(1), spin_numpy_tool(2)],
-                folder,
-                work,
-            )
+            ceiling_tools = [forked_tool(t, SPIN_CODE, k) for k, t in ((1, SPIN1), (2, SPIN2))]
+            ceiling_tools += [forked_tool(t, SPIN_NP_CODE, k) for k, t in enumerate((SPIN_NP0, SPIN_NP1, SPIN_NP2))]
+            b.time_group("ceiling", ceiling_tools, folder, work)
     shutil.rmtree(work, ignore_errors=True)
 
     info["load_end"] = load_average()

@@ -18,7 +18,6 @@ swept.)
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +30,7 @@ from .errors import MeshPivotError, OutputError, SpecError
 from .fit import Fit, compute_fit, pivot_of_origin
 from .formats import KNOWN_EXTENSIONS, Measurement, open_asset
 from .options import FitOptions
-from .scratch import STAGING_PREFIX, make_locked_folder, sweep_unlocked
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; staging folders of killed runs are then not swept
-    fcntl = None  # type: ignore[assignment]
+from .scratch import STAGING_PREFIX, lock_folder, locked_folder
 
 __all__ = [
     "ApplyResult",
@@ -250,15 +244,9 @@ def apply_file(
             fit = compute_fit(before.lo, before.hi, options)
             asset.replace_input = in_place
             protect = set() if in_place else {p.resolve() for p in asset.input_files()}
-            sweep_unlocked(out_dir, STAGING_PREFIX)
-            staging, lock = _make_staging(out_dir)
-            try:
+            with locked_folder(STAGING_PREFIX, out_dir, failure="cannot write in the output folder") as staging:
                 report = asset.write_fitted(fit, staging / dst_p.name, options)
                 files = _publish(staging, out_dir, dst_p.name, protect)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-                if lock is not None:
-                    os.close(lock)  # after the folder is gone: a sweeper never sees it unlocked
     except MeshPivotError as exc:
         raise exc.with_path(src_p) from None
     lo, hi = fit.target_bounds()
@@ -287,17 +275,6 @@ def _check_output_name(dst: Path) -> None:
             f"the format: one of {known}",
             dst,
         )
-
-
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
-
-
-def _make_staging(out_dir: Path) -> tuple[Path, int | None]:
-    """A new staging folder in ``out_dir`` and the descriptor that holds its lock (:mod:`.scratch`)."""
-    try:
-        return make_locked_folder(out_dir, STAGING_PREFIX)
-    except OSError as exc:
-        raise OutputError(f"cannot write in the output folder: {exc.strerror or exc}", out_dir) from None
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -330,7 +307,7 @@ def _publish(staging: Path, out_dir: Path, main_name: str, protect: set[Path] | 
     rel.remove(main_name)
     # With sidecars, two runs publishing at once could interleave their renames and leave
     # one run's .gltf beside the other's .bin: runs take turns (a lock on the folder).
-    lock = _lock_folder(out_dir) if rel else None
+    lock = lock_folder(out_dir) if rel else None
     try:
         for name in rel:
             target = (out_dir / name).resolve()
@@ -355,17 +332,3 @@ def _publish(staging: Path, out_dir: Path, main_name: str, protect: set[Path] | 
     return [main_name, *rel]
 
 
-def _lock_folder(folder: Path) -> int | None:
-    """An exclusive ``flock`` on ``folder`` (waits for it); None where locks are unavailable."""
-    if fcntl is None:
-        return None
-    try:
-        fd = os.open(folder, _DIR_FLAGS)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd

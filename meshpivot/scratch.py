@@ -30,7 +30,7 @@ try:
 except ImportError:  # Windows: no flock; folders of killed runs are then not swept
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["STAGING_PREFIX", "locked_folder", "make_locked_folder", "sweep_unlocked"]
+__all__ = ["STAGING_PREFIX", "lock_folder", "locked_folder", "make_locked_folder", "sweep_unlocked"]
 
 #: The hidden folders beside an output in which it is written before it is moved into place.
 STAGING_PREFIX = ".meshpivot-staging-"
@@ -107,8 +107,27 @@ def sweep_unlocked(parent: Path, prefix: str) -> None:
             os.close(fd)
 
 
+def lock_folder(folder: Path) -> int | None:
+    """An exclusive ``flock`` on ``folder`` (waits for it); the descriptor to close, or None
+    where locks are unavailable."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(folder, _DIR_FLAGS)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
 @contextmanager
-def locked_folder(prefix: str, parent: Path | None = None) -> Iterator[Path]:
+def locked_folder(
+    prefix: str, parent: Path | None = None, *, failure: str = "cannot make a working folder here"
+) -> Iterator[Path]:
     """A private folder for the ``with`` block, removed after it (default parent: the temporary folder).
 
     Folders of the same kind left by killed runs are removed first (see the module's
@@ -117,14 +136,15 @@ def locked_folder(prefix: str, parent: Path | None = None) -> Iterator[Path]:
     Raises
     ------
     OutputError
-        The folder cannot be made (a temporary folder that is not writable, a full disk).
+        ``failure: reason``, about ``parent``, when the folder cannot be made (a folder
+        that is not writable, a full disk).
     """
     where = Path(tempfile.gettempdir()) if parent is None else parent
     sweep_unlocked(where, prefix)
     try:
         path, lock = make_locked_folder(where, prefix)
     except OSError as exc:
-        raise OutputError(f"cannot make a working folder here: {exc.strerror or exc}", where) from None
+        raise OutputError(f"{failure}: {exc.strerror or exc}", where) from None
     try:
         yield path
     finally:

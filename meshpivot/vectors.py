@@ -267,6 +267,9 @@ def _sides_referenced(
     small = min(chunk, max(HINT_CHUNK, len(idx) // 64))
     count = -(-len(idx) // small)
     guesses = [min(count - 1, int(ids[0]) * len(idx) // (n * small)) for ids in rows]
+    def sides_in(part: NDArray[Any]) -> int:
+        return int(np.bitwise_or.reduce(np.take(lookup, part)))  # take: faster than lookup[part]
+
     seen: set[int] = set()
     for step in (0, -1, 1):
         for side, guess in enumerate(guesses):
@@ -274,13 +277,12 @@ def _sides_referenced(
             if found >> side & 1 or not 0 <= c < count or c in seen:
                 continue
             seen.add(c)
-            part = idx[c * small : (c + 1) * small]
-            found |= int(np.bitwise_or.reduce(np.take(lookup, part)))  # take: faster than lookup[part]
+            found |= sides_in(idx[c * small : (c + 1) * small])
             if found == everything:
                 return True
     for c in range(-(-len(idx) // chunk)):
         part = idx[c * chunk : (c + 1) * chunk]
-        found |= int(np.bitwise_or.reduce(np.take(lookup, part)))
+        found |= sides_in(part)
         if release is not None:
             release(part)
         if found == everything:
@@ -339,25 +341,23 @@ def scale_columns(work: NDArray[np.floating], factors: ArrayLike) -> NDArray[np.
     >>> scale_columns(np.ones((2, 3)), [1.0, 2.0, 3.0]).tolist()
     [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
     """
-    row = np.asarray(factors, dtype=np.float64).reshape(-1)
-    if work.ndim != 2:  # one point, say: nothing to gain
-        work *= row
-        return work
-    for i, f in enumerate(row):
-        col = work[:, i]
-        col *= f
-    return work
+    return _by_column(np.multiply, work, factors)
 
 
 def shift_columns(work: NDArray[np.floating], offsets: ArrayLike) -> NDArray[np.floating]:
     """``work += offsets`` in place, one column at a time (see :func:`scale_columns`)."""
-    row = np.asarray(offsets, dtype=np.float64).reshape(-1)
-    if work.ndim != 2:
-        work += row
+    return _by_column(np.add, work, offsets)
+
+
+def _by_column(op: np.ufunc, work: NDArray[np.floating], values: ArrayLike) -> NDArray[np.floating]:
+    """``op(work, values, out=work)`` for a ``(k,)`` row of values, one column at a time."""
+    row = np.asarray(values, dtype=np.float64).reshape(-1)
+    if work.ndim != 2:  # one point, say: nothing to gain
+        op(work, row, out=work)
         return work
-    for i, t in enumerate(row):
+    for i, v in enumerate(row):
         col = work[:, i]
-        col += t
+        op(col, v, out=col)
     return work
 
 

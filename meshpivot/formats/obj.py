@@ -150,13 +150,14 @@ def _replace_rows(lines: list[str], where: NDArray[np.intp], values: NDArray[np.
     ``0``), all at once; a line with a comment or a backslash goes through
     :func:`_replace_numbers`, which finds its tokens the careful way.
     """
-    texts = list(map(repr, (values.astype(np.float64) + 0.0).reshape(-1).tolist()))
+    numbers = values.astype(np.float64).reshape(-1).tolist()
+    texts = list(map(format_float, numbers))
     match = _THREE.match
     for i, k in enumerate(where.tolist()):
         line = lines[k]
         m = None if "#" in line or "\\" in line else match(line)
         if m is None:
-            lines[k] = _replace_numbers(line, [float(t) for t in texts[3 * i : 3 * i + 3]])
+            lines[k] = _replace_numbers(line, numbers[3 * i : 3 * i + 3])
             continue
         lines[k] = "".join(
             (m[1], texts[3 * i], m[3], texts[3 * i + 1], m[5], texts[3 * i + 2], line[m.end() :])
