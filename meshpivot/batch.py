@@ -31,21 +31,25 @@ Records
 
 Crash isolation
 ---------------
-Native readers (FBX, USD, Draco) can kill the interpreter. In the process pool a
-dead worker breaks the whole :class:`~concurrent.futures.ProcessPoolExecutor`, so
-the files it held are re-run, each in a process of its own, to learn which one
-crashed (``"reader crashed: signal 11 (SIGSEGV)"``); the others get their verdicts
-and the rest of the batch continues in a fresh pool. No result is lost. With a
-``timeout``, a file that takes longer (counted from when a worker starts it) gets
-the workers killed and is reported as timed out, and the same recovery follows. A
-serial run (``jobs=1`` without a timeout) runs in-process and has no such
-protection.
+Native readers (FBX, USD, Draco) can kill the interpreter. Each worker process holds
+one file at a time, so when one dies the file it held is re-run in a process of its
+own, to learn whether it crashes again and how (``"reader crashed: signal 11
+(SIGSEGV)"``); a fresh worker takes the dead one's place and the other files get
+their verdicts as usual. No result is lost. With a ``timeout``, a file that takes
+longer (counted from when a worker starts it) gets its worker killed and is reported
+as timed out. A serial run (``jobs=1`` without a timeout) runs in-process and has no
+such protection.
 
-Worker processes are forked on Linux: a spawned worker re-imports numpy and the
-readers (about 0.3 s), which costs more than a whole batch of small files takes, while
-a forked one starts in milliseconds with everything loaded. Elsewhere they are
-spawned, so there a script that calls :func:`verify_many` with ``jobs > 1`` needs the
-usual ``if __name__ == "__main__":`` guard.
+Worker processes are forked on Linux, from a parent that has already imported numpy
+and the glTF engine: a spawned worker re-imports them (about 0.3 s), which costs more
+than a whole batch of small files takes, while a forked one starts in a millisecond
+with everything loaded. The forked workers take task numbers from a pipe and send
+each record back on a pipe of their own (:func:`_run_forked`), which costs the parent
+far less than an executor's queues and threads. Elsewhere the workers are spawned
+into a :class:`~concurrent.futures.ProcessPoolExecutor`, which a dead worker breaks:
+the files it held are re-run one process each and the rest continue in a fresh pool;
+there a script that calls :func:`verify_many` with ``jobs > 1`` needs the usual
+``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations
@@ -55,28 +59,27 @@ import glob
 import io
 import json
 import math
-import multiprocessing
 import os
-import queue
 import re
 import signal
+import struct
 import sys
 import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-from xml.etree import ElementTree as ET
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from .errors import InternalError, MeshPivotError, SpecError, UnreadableInputError
 from .formats import KNOWN_EXTENSIONS
 from .options import FitOptions, settings_from_mapping
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from xml.etree import ElementTree as ET
+
     from .api import VerifyResult
 
 __all__ = [
@@ -143,15 +146,23 @@ def _unmatched_pattern(path: str) -> bool:
     return _GLOB_MAGIC.search(path) is not None and not os.path.exists(path)
 
 
+def _in_worker_process() -> bool:
+    """Whether this is a worker process: one of ours, or any child of :mod:`multiprocessing`."""
+    if _in_worker:
+        return True
+    import multiprocessing  # only with a test variable set: the batch path does not load it
+
+    return multiprocessing.parent_process() is not None
+
+
 def _test_crash_hook(path: str) -> None:
     """Simulate a native reader crash or hang (test-only, see :data:`CRASH_TEST_ENV`)."""
-    if multiprocessing.parent_process() is None:
+    hang, needle = os.environ.get(HANG_TEST_ENV), os.environ.get(CRASH_TEST_ENV)
+    if not (hang or needle) or not _in_worker_process():
         return  # never in the main process: a serial run must survive a stray variable
     name = os.path.basename(path)
-    hang = os.environ.get(HANG_TEST_ENV)
     if hang and hang in name:
         time.sleep(3600)
-    needle = os.environ.get(CRASH_TEST_ENV)
     if not needle or needle not in name:
         return
     try:
@@ -295,13 +306,20 @@ def _known(path: Path) -> bool:
 
 def _walk(folder: Path) -> list[Path]:
     """Files with a known extension under ``folder``, sorted; hidden entries skipped."""
-    found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
+    found: list[tuple[tuple[str, ...], str]] = []  # (parts under folder, path): sorted by parts
+    top = os.fspath(folder)
+    for root, dirs, files in os.walk(top):
         # Hidden folders hold VCS data or meshpivot's own staging folders (.meshpivot-*).
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        base = Path(root)
-        found += [base / f for f in files if not f.startswith(".") and _known(base / f)]
-    return sorted(found, key=lambda p: p.relative_to(folder).parts)
+        under = os.path.relpath(root, top)
+        parts = () if under == os.curdir else tuple(under.split(os.sep))
+        found += [
+            ((*parts, f), os.path.join(root, f))
+            for f in files
+            if not f.startswith(".") and os.path.splitext(f)[1].lower() in KNOWN_EXTENSIONS
+        ]
+    found.sort()
+    return [Path(path) for _, path in found]
 
 
 def expand_inputs(items: Iterable[str | Path]) -> list[Path]:
@@ -487,12 +505,15 @@ def default_jobs() -> int:
 # In a pool worker: where the worker reports (task index, time.monotonic()) when it
 # starts a task, so that a timeout counts from then, not from the pool's start-up.
 _started: Any = None
+# True in a worker process of ours (the test hooks act only there).
+_in_worker = False
 
 
 def _worker_init(started: Any = None) -> None:
     """In each worker: Ctrl-C is the parent's to handle; library warnings stay quiet."""
-    global _started
+    global _started, _in_worker
     _started = started
+    _in_worker = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.environ.get(_DEBUG_ENV, "") in ("", "0"):
         warnings.simplefilter("ignore")
@@ -516,9 +537,7 @@ def _pool_task(kind: Kind, index: int, path: str, options_dict: Mapping[str, Any
     return _WORKERS[kind](path, options_dict)
 
 
-def _pool_chunk(
-    kind: Kind, items: Sequence[tuple[int, str, Mapping[str, Any] | None]]
-) -> list[tuple[int, Record]]:
+def _pool_chunk(kind: Kind, items: Sequence[tuple[int, str, Mapping[str, Any] | None]]) -> list[tuple[int, Record]]:
     """Several files in one task: small files take less time than a task's round trip."""
     return [(index, _pool_task(kind, index, path, options_dict)) for index, path, options_dict in items]
 
@@ -532,14 +551,19 @@ def _isolated_main(conn: Any, kind: Kind, path: str, options_dict: Mapping[str, 
     conn.close()
 
 
-def _exit_text(exitcode: int | None) -> str:
+def _end_text(exitcode: int | None) -> str:
+    """How a worker process ended: ``signal 11 (SIGSEGV)`` or ``the worker process exited with code 1``."""
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = ""
-        return f"reader crashed: signal {-exitcode}" + (f" ({name})" if name else "")
-    return f"reader crashed: the worker process exited with code {exitcode}"
+        return f"signal {-exitcode}" + (f" ({name})" if name else "")
+    return f"the worker process exited with code {exitcode}"
+
+
+def _exit_text(exitcode: int | None) -> str:
+    return f"reader crashed: {_end_text(exitcode)}"
 
 
 def _timeout_text(timeout: float) -> str:
@@ -562,6 +586,8 @@ def _run_isolated(
     kind: Kind, tasks: Sequence[Task], indices: Sequence[int], timeout: float | None
 ) -> Iterator[tuple[int, Record, bool]]:
     """Run each task in a process of its own, all at once; yield (index, record, died)."""
+    import multiprocessing
+
     ctx: Any = multiprocessing.get_context(_START_METHOD)  # a fork or spawn context; both have Process
     started = []
     try:
@@ -617,6 +643,8 @@ def _kill_workers(executor: ProcessPoolExecutor) -> None:
 
 def _drain(started: Any, starts: dict[int, float]) -> None:
     """Move the workers' (index, start time) reports into ``starts``."""
+    import queue
+
     while True:
         try:
             i, t0 = started.get_nowait()
@@ -660,6 +688,10 @@ def _run_pool(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | Non
     (counted from when a worker starts it) gets the workers killed; it is reported
     as timed out and the other tasks in flight are re-run.
     """
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     ctx = multiprocessing.get_context(_START_METHOD)
     if _START_METHOD == "fork":
         _load_before_fork(tasks)
@@ -751,6 +783,235 @@ def _run_pool(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | Non
                 )
         elif completed == 0:
             raise InternalError("the process pool broke before it ran anything")
+
+
+# -------------------------------------------------------------- forked workers
+#
+# On Linux the pool is a handful of forked processes that take files one at a time
+# from a pipe of task numbers and send each record back on a pipe of their own. No
+# executor, no queue threads, no pickled tasks: a worker needs only a task's number,
+# for it was forked with the task list. What a worker is doing sits in a shared
+# slot (task number, start time), written without a system call and read by the
+# parent only to time a task out or to learn which file a dead worker held.
+
+#: A worker's slot: the task it took (-1: none) and when it started it (0.0: not yet).
+_SLOT = struct.Struct("<qd")
+#: A record's header on a worker's pipe: task number, byte length of the pickle.
+_RECORD = struct.Struct("<II")
+#: Task numbers on the task pipe. Writes of at most PIPE_BUF (4096) bytes are atomic, so a
+#: 4-byte read never sees half a number, whichever worker reads.
+_NUMBER = struct.Struct("<I")
+_FEED_BYTES = 4096
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _flush_std_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass  # closed, or a broken pipe: nothing to keep
+
+
+def _forked_worker(kind: Kind, tasks: Sequence[Task], slot: Any, offset: int, numbers: int, out: int) -> NoReturn:
+    """A forked worker's life: take task numbers until the pipe ends, send each record."""
+    import pickle
+
+    code = 0
+    try:
+        _worker_init()
+        while len(raw := os.read(numbers, _NUMBER.size)) == _NUMBER.size:
+            (i,) = _NUMBER.unpack(raw)
+            path, options_dict = tasks[i]
+            _SLOT.pack_into(slot, offset, i, 0.0)
+            _preload(path)
+            _SLOT.pack_into(slot, offset, i, time.monotonic())  # CLOCK_MONOTONIC: one clock for all
+            try:
+                record = _WORKERS[kind](path, options_dict)
+            except Exception as exc:  # a bug, kept per file as the executor pool does
+                record = _crash_record(kind, path, options_dict, _error_text(exc, path))
+            data = pickle.dumps(record, pickle.HIGHEST_PROTOCOL)
+            _write_all(out, _RECORD.pack(i, len(data)) + data)
+        _SLOT.pack_into(slot, offset, -1, 0.0)
+        _flush_std_streams()
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)  # never back into the parent's code, no atexit handlers
+
+
+@dataclass
+class _Forked:
+    """The parent's view of one forked worker."""
+
+    pid: int
+    out: int  # read end of the worker's record pipe
+    offset: int  # of its slot in the shared map
+    buffer: bytearray = field(default_factory=bytearray)
+    late: int = -1  # the task it was killed for, when it ran out of time
+
+
+#: Workers that had nothing left to do when their batch ended, left to exit on their own;
+#: the next batch reaps them (and the end of this process does anyway).
+_unreaped: list[int] = []
+
+
+def _reap() -> None:
+    """Collect the exit status of the workers in :data:`_unreaped` that have ended."""
+    for pid in list(_unreaped):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                continue  # still running
+        except ChildProcessError:
+            pass  # reaped elsewhere
+        _unreaped.remove(pid)
+
+
+def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | None) -> Iterator[tuple[int, Record]]:
+    """Run ``tasks`` in ``jobs`` forked workers; yield (index, record) in completion order.
+
+    A worker that dies holds one task at most: it is re-run alone (:func:`_run_isolated`)
+    to name the crash, and a new worker takes the dead one's place while tasks remain. A
+    task that runs longer than ``timeout`` seconds (counted once its reader is imported)
+    gets its worker killed and is reported as timed out; the others are not disturbed.
+    """
+    import mmap
+    import pickle
+    import selectors
+
+    _reap()
+    _load_before_fork(tasks)
+    jobs = min(jobs, len(tasks))
+    slots = mmap.mmap(-1, _SLOT.size * jobs)  # anonymous and shared with the forked children
+    feed = memoryview(b"".join(_NUMBER.pack(i) for i in range(len(tasks))))
+    numbers, feed_end = os.pipe()
+    os.set_blocking(feed_end, False)
+    selector = selectors.DefaultSelector()
+    workers: dict[int, _Forked] = {}  # by the read end of its pipe
+    done = bytearray(len(tasks))
+    suspects: list[int] = []
+    unfinished = len(tasks)
+    ended = idle_deaths = 0  # wait status and count of the workers that died holding no task
+    completed = 0
+
+    def fill() -> None:
+        nonlocal feed, feed_end
+        while feed:
+            try:
+                feed = feed[os.write(feed_end, feed[:_FEED_BYTES]) :]
+            except BlockingIOError:
+                return
+        if feed_end >= 0:
+            if feed_end in selector.get_map():
+                selector.unregister(feed_end)
+            os.close(feed_end)  # the end of the pipe: idle workers exit
+            feed_end = -1
+
+    def start(offset: int) -> None:
+        _SLOT.pack_into(slots, offset, -1, 0.0)
+        _flush_std_streams()  # else the worker would hold a copy of what is waiting to be written
+        out, into = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: keep the task pipe's read end and its own write end only
+            for fd in (feed_end, out, selector.fileno(), *workers):
+                if fd >= 0:
+                    os.close(fd)
+            _forked_worker(kind, tasks, slots, offset, numbers, into)
+        workers[out] = _Forked(pid, out, offset)  # first: a Ctrl-C from here on stops it too
+        os.close(into)  # the worker holds the only write end: EOF when it ends
+        selector.register(out, selectors.EVENT_READ)
+
+    def held(w: _Forked) -> tuple[int, float]:
+        i, t0 = _SLOT.unpack_from(slots, w.offset)
+        return (i, t0) if i >= 0 and not done[i] else (-1, 0.0)
+
+    try:
+        fill()
+        for k in range(jobs):
+            start(k * _SLOT.size)
+        if feed_end >= 0:
+            selector.register(feed_end, selectors.EVENT_WRITE)
+        while workers and unfinished:
+            wait_for = None
+            if timeout is not None:
+                begun = [t0 for w in workers.values() if w.late < 0 and (t0 := held(w)[1]) > 0.0]
+                wait_for = max(0.0, min(begun) + timeout - time.monotonic()) if begun else 0.1
+            for key, _ in selector.select(wait_for):
+                if key.fd == feed_end:
+                    fill()
+                    continue
+                w = workers[key.fd]
+                chunk = os.read(w.out, 1 << 16)
+                w.buffer += chunk
+                while len(w.buffer) >= _RECORD.size:
+                    i, size = _RECORD.unpack_from(w.buffer)
+                    end = _RECORD.size + size
+                    if len(w.buffer) < end:
+                        break
+                    record = pickle.loads(w.buffer[_RECORD.size : end])
+                    del w.buffer[:end]
+                    done[i] = 1
+                    unfinished -= 1
+                    completed += 1
+                    yield i, record
+                if chunk:
+                    continue
+                # The worker has ended: all it sent has been read.
+                selector.unregister(w.out)
+                os.close(w.out)
+                del workers[w.out]
+                _, status = os.waitpid(w.pid, 0)
+                i, _ = held(w)
+                if i < 0:  # it ran out of tasks, or died between two
+                    if status:
+                        ended = status
+                        idle_deaths += 1
+                    continue
+                unfinished -= 1
+                if i == w.late:
+                    path, options_dict = tasks[i]
+                    done[i] = 1
+                    yield i, _crash_record(kind, path, options_dict, _timeout_text(timeout or 0.0))
+                else:
+                    suspects.append(i)
+                if unfinished > sum(held(o)[0] >= 0 for o in workers.values()):
+                    start(w.offset)  # tasks are left: a fresh worker takes the dead one's place
+            if timeout is not None:
+                now = time.monotonic()
+                for w in workers.values():
+                    i, t0 = held(w)
+                    # Read twice: a slot read while its worker rewrites it could pair two tasks.
+                    if w.late < 0 and t0 > 0.0 and now - t0 >= timeout and held(w) == (i, t0):
+                        os.kill(w.pid, signal.SIGKILL)  # the only way to stop a reader that hangs
+                        w.late = i
+    finally:
+        for w in workers.values():
+            os.close(w.out)
+            if unfinished:  # interrupted (Ctrl-C) or the caller stopped early
+                os.kill(w.pid, signal.SIGKILL)
+                os.waitpid(w.pid, 0)
+            else:  # idle, or exiting: not worth waiting for
+                _unreaped.append(w.pid)
+        if feed_end >= 0:
+            os.close(feed_end)
+        os.close(numbers)
+        selector.close()
+        slots.close()
+    if unfinished:  # workers died outside any reader, or between taking a file and saying so
+        ending = _end_text(os.waitstatus_to_exitcode(ended))
+        if not (completed or suspects):
+            raise InternalError(f"the worker processes ended before they could run anything ({ending})")
+        if unfinished > idle_deaths:  # each such death loses one file at most
+            raise InternalError(f"{unfinished} files were never run ({ending})")
+        suspects += [i for i in range(len(tasks)) if not done[i] and i not in suspects]
+    if suspects:
+        yield from ((i, record) for i, record, _ in _run_isolated(kind, tasks, sorted(suspects), timeout))
 
 
 def _run_dask(kind: Kind, tasks: Sequence[Task], client: Any) -> Iterator[tuple[int, Record]]:
@@ -846,6 +1107,8 @@ def run_many(
     elif workers == 1 and timeout is None:
         fn = _WORKERS[kind]
         results = ((i, fn(*t)) for i, t in enumerate(tasks))
+    elif _START_METHOD == "fork":
+        results = _run_forked(kind, tasks, workers, timeout)
     else:
         results = _run_pool(kind, tasks, workers, timeout)
     ready: dict[int, Record] = {}
@@ -980,6 +1243,8 @@ def junit_xml(records: Iterable[Mapping[str, Any]], *, name: str = "meshpivot ve
     expected and tolerance, an unreadable file one test case ``read`` with an
     ``<error>``. One ``<testsuite>`` inside ``<testsuites>``.
     """
+    from xml.etree import ElementTree as ET  # only reports need it
+
     suite = ET.Element("testsuite", name=name)
     tests = failures = errors = 0
     for rec in records:

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import pickle
 import shutil
+import signal
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from meshpivot import cli
+from meshpivot import batch, cli
 from meshpivot.api import apply_file
 from meshpivot.batch import (
     CRASH_TEST_ENV,
@@ -35,7 +39,7 @@ from meshpivot.batch import (
     summarize,
     verify_many,
 )
-from meshpivot.errors import SpecError
+from meshpivot.errors import InternalError, SpecError
 from meshpivot.options import FitOptions
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -483,8 +487,61 @@ def twenty(tmp_path: Path) -> list[Path]:
     return paths
 
 
+@pytest.fixture(params=["forked", "executor"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of running workers: forked processes on pipes (Linux) and the spawned
+    ProcessPoolExecutor that other platforms use."""
+    if request.param == "executor":
+        monkeypatch.setattr(batch, "_START_METHOD", "spawn")
+    elif batch._START_METHOD != "fork":
+        pytest.skip("workers are forked only on Linux")
+    return str(request.param)
+
+
+@pytest.fixture
+def deadline() -> Iterator[None]:
+    """Fail a test that would otherwise wait forever (a worker that never gets its task)."""
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise TimeoutError("the batch did not end within 120 s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, 120)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def reruns(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The files a batch re-runs one process each (after a worker died), in call order."""
+    seen: list[int] = []
+    isolated = batch._run_isolated
+
+    def spy(kind: Any, tasks: Any, indices: list[int], timeout: Any) -> Any:
+        seen.extend(indices)
+        return isolated(kind, tasks, indices, timeout)
+
+    monkeypatch.setattr(batch, "_run_isolated", spy)
+    return seen
+
+
+def children() -> set[int]:
+    """The live child processes of this one (Linux)."""
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        found.update(int(pid) for pid in (task / "children").read_text().split())
+    return found
+
+
 def test_a_crashing_reader_loses_no_other_result(
-    capsys: pytest.CaptureFixture[str], twenty: list[Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    capsys: pytest.CaptureFixture[str],
+    twenty: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    engine: str,
 ) -> None:
     monkeypatch.setenv(CRASH_TEST_ENV, "crash_me")
     report = tmp_path / "r.xml"
@@ -497,6 +554,72 @@ def test_a_crashing_reader_loses_no_other_result(
     assert all(line.startswith("PASS ") for i, line in enumerate(lines) if i != 7)
     assert "summary: 20 files: 19 passed, 0 failed, 1 unreadable" in out
     assert ET.parse(report).getroot().get("errors") == "1"
+
+
+def test_each_dead_worker_is_replaced_and_the_batch_goes_on(
+    twenty: list[Path], monkeypatch: pytest.MonkeyPatch, deadline: None, reruns: list[int]
+) -> None:
+    # Three crashes with two workers: every worker dies at least once, and the files
+    # behind and between the crashes still get their verdicts, in input order.
+    monkeypatch.setenv(CRASH_TEST_ENV, "crash_me")
+    paths = list(twenty)
+    for k in (0, 12, 19):
+        paths[k] = paths[k].rename(paths[k].with_name(f"box_{k:02d}_crash_me.obj"))
+    records = verify_many(paths, OPTIONS, jobs=2)
+    assert sorted(reruns) == [0, 7, 12, 19]  # only the files the dead workers held
+    assert [r["path"] for r in records] == [str(p) for p in paths]
+    crashed = {i for i, r in enumerate(records) if r["status"] == "unreadable"}
+    assert crashed == {0, 7, 12, 19}
+    assert {records[i]["error"] for i in crashed} == {"reader crashed: signal 11 (SIGSEGV)"}
+    assert all(r["status"] == "passed" for i, r in enumerate(records) if i not in crashed)
+
+
+def test_more_files_than_the_task_pipe_holds(tmp_path: Path, deadline: None, reruns: list[int]) -> None:
+    # 20,000 task numbers are 80 KB, more than a pipe holds (64 KB): the parent feeds
+    # the rest as the workers take them. Missing files make quick, distinct records.
+    paths = [tmp_path / f"missing_{k:05d}.stl" for k in range(20_000)]
+    parallel = inspect_many(paths, jobs=2)
+    assert parallel == inspect_many(paths, jobs=1)
+    assert [r["path"] for r in parallel] == [str(p) for p in paths]
+    assert {r["status"] for r in parallel} == {"unreadable"}
+    assert reruns == []  # every file ran in the pool
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_stopping_early_stops_the_workers(twenty: list[Path], deadline: None) -> None:
+    before = children()
+    records = batch.run_many(twenty, OPTIONS, jobs=2)
+    assert next(records)["path"] == str(twenty[0])
+    assert children() - before  # the workers are busy with the rest
+    records.close()  # as a Ctrl-C or a caller that has seen enough would
+    assert not children() - before  # killed and reaped, not left to finish
+
+
+def test_workers_that_die_outside_any_file_are_an_internal_error(
+    twenty: list[Path], monkeypatch: pytest.MonkeyPatch, deadline: None
+) -> None:
+    if batch._START_METHOD != "fork":
+        pytest.skip("workers are forked only on Linux")
+    monkeypatch.setattr(batch, "_worker_init", lambda *args: os._exit(5))
+    with pytest.raises(
+        InternalError, match=r"before they could run anything \(the worker process exited with code 5\)"
+    ):
+        verify_many(twenty, OPTIONS, jobs=2)
+
+
+def test_workers_left_to_exit_on_their_own_are_reaped(twenty: list[Path], deadline: None) -> None:
+    if batch._START_METHOD != "fork":
+        pytest.skip("workers are forked only on Linux")
+    verify_many(twenty[:4], OPTIONS, jobs=2)
+    left = list(batch._unreaped)
+    deadline = time.monotonic() + 30
+    while batch._unreaped and time.monotonic() < deadline:
+        time.sleep(0.01)
+        batch._reap()
+    assert not batch._unreaped
+    for pid in left:
+        with pytest.raises(ChildProcessError):  # no zombie left behind
+            os.waitpid(pid, os.WNOHANG)
 
 
 def test_crash_hook_is_inert_in_the_main_process(twenty: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -599,7 +722,11 @@ def test_verify_many_on_a_cluster_of_worker_processes(outputs: Path) -> None:
 
 
 def test_a_hanging_reader_times_out_and_the_others_finish(
-    capsys: pytest.CaptureFixture[str], twenty: list[Path], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str],
+    twenty: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+    engine: str,
+    reruns: list[int],
 ) -> None:
     monkeypatch.setenv(HANG_TEST_ENV, "box_03")
     paths = twenty[:6]
@@ -609,6 +736,8 @@ def test_a_hanging_reader_times_out_and_the_others_finish(
     assert [line.split()[1].rstrip(":") for line in lines] == [str(p) for p in paths]
     assert lines[3] == f"UNREADABLE  {paths[3]}: timed out after 1.5 s (the reader was stopped)"
     assert sum(line.startswith("PASS ") for line in lines) == 5, out
+    if engine == "forked":
+        assert 3 not in reruns  # reported as it was stopped, not tried again
 
 
 @pytest.mark.parametrize(("paths", "loaded"), [(["a.obj", "b.GLB"], True), (["a.obj", "b.stl"], False)])
