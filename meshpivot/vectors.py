@@ -139,6 +139,7 @@ def referenced_bounds(
     what: str = "points",
     chunk: int = CHUNK,
     release: Release | None = None,
+    ready: Callable[[], object] | None = None,
 ) -> tuple[F64, F64]:
     """Axis-aligned bounds of the rows of ``points`` that ``indices`` reference.
 
@@ -156,6 +157,10 @@ def referenced_bounds(
     release : callable, optional
         Called with each slice of ``points`` or ``indices`` once it has been read (e.g.
         to drop the pages of a memory-mapped file, so that memory does not grow with it).
+    ready : callable, optional
+        Called (without arguments) after the pass over ``points`` and before any index
+        is read: e.g. to wait for a range check of ``indices`` that runs meanwhile, and
+        to raise what it found.
 
     Returns
     -------
@@ -198,6 +203,8 @@ def referenced_bounds(
     if idx is not None and len(idx) == 0:
         raise EmptyInputError(f"{what}: no vertex is referenced, so there is no bounding box")
     found = _extremes(arr, chunk, release, sides=idx is not None)
+    if ready is not None:
+        ready()
     if found is not None:
         lo, hi, rows = found
         if idx is None or _sides_referenced(rows, len(arr), idx, chunk, release):
@@ -267,6 +274,7 @@ def _sides_referenced(
     small = min(chunk, max(HINT_CHUNK, len(idx) // 64))
     count = -(-len(idx) // small)
     guesses = [min(count - 1, int(ids[0]) * len(idx) // (n * small)) for ids in rows]
+
     def sides_in(part: NDArray[Any]) -> int:
         return int(np.bitwise_or.reduce(np.take(lookup, part)))  # take: faster than lookup[part]
 

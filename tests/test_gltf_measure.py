@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import json
 import struct
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meshpivot.errors import EmptyInputError, MissingDependencyError, UnreadableInputError, UnsupportedInputError
-from meshpivot.gltf import GltfAsset
+from meshpivot.gltf import GltfAsset, measure
 from meshpivot.gltf.accessors import read_accessor
 from meshpivot.gltf.document import GltfDocument, read_document
 from meshpivot.gltf.measure import measure_document, transformed_bounds
@@ -52,10 +56,12 @@ def ref_accessor(doc: GltfDocument, index: int) -> list[tuple[float, ...]]:
         vbuf = doc.buffer_bytes(vbv["buffer"]).tobytes()
         ifmt = "<" + FMT[sp["indices"]["componentType"]]
         for k in range(sp["count"]):
-            i = struct.unpack_from(ifmt, ibuf, ibv.get("byteOffset", 0) + sp["indices"].get("byteOffset", 0)
-                                   + k * struct.calcsize(ifmt))[0]
-            rows[i] = list(struct.unpack_from(fmt, vbuf, vbv.get("byteOffset", 0)
-                                              + sp["values"].get("byteOffset", 0) + k * size))
+            i = struct.unpack_from(
+                ifmt, ibuf, ibv.get("byteOffset", 0) + sp["indices"].get("byteOffset", 0) + k * struct.calcsize(ifmt)
+            )[0]
+            rows[i] = list(
+                struct.unpack_from(fmt, vbuf, vbv.get("byteOffset", 0) + sp["values"].get("byteOffset", 0) + k * size)
+            )
     if a.get("normalized"):
         d = NORM[a["componentType"]]
         rows = [[max(c / d, -1.0) for c in r] for r in rows]
@@ -131,8 +137,12 @@ def ref_box(doc: GltfDocument) -> tuple[np.ndarray, np.ndarray]:
                     sets = []
                     s = 0
                     while f"JOINTS_{s}" in prim["attributes"]:
-                        sets.append((ref_accessor(doc, prim["attributes"][f"JOINTS_{s}"]),
-                                     ref_accessor(doc, prim["attributes"][f"WEIGHTS_{s}"])))
+                        sets.append(
+                            (
+                                ref_accessor(doc, prim["attributes"][f"JOINTS_{s}"]),
+                                ref_accessor(doc, prim["attributes"][f"WEIGHTS_{s}"]),
+                            )
+                        )
                         s += 1
                     for v in used:
                         p = np.append(pos[v], 1.0)
@@ -151,8 +161,10 @@ def ref_box(doc: GltfDocument) -> tuple[np.ndarray, np.ndarray]:
                         ts = ref_accessor(doc, at["TRANSLATION"]) if "TRANSLATION" in at else [None] * n
                         rs = ref_accessor(doc, at["ROTATION"]) if "ROTATION" in at else [None] * n
                         ss = ref_accessor(doc, at["SCALE"]) if "SCALE" in at else [None] * n
-                        inst = [ref_trs(list(t) if t else None, list(r) if r else None, list(s) if s else None)
-                                for t, r, s in zip(ts, rs, ss, strict=True)]
+                        inst = [
+                            ref_trs(list(t) if t else None, list(r) if r else None, list(s) if s else None)
+                            for t, r, s in zip(ts, rs, ss, strict=True)
+                        ]
                     for m in inst:
                         full = world[i] @ m
                         pts = np.array([pos[v] for v in used])
@@ -275,8 +287,12 @@ def test_rotated_points_are_bounded_not_the_rotated_box() -> None:
     # A cube turned 45 degrees about Y: x extent is 2*sqrt(2), not the corners' box of the box.
     half = np.pi / 8
     doc = build(
-        {"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0, "rotation": [0, np.sin(half), 0, np.cos(half)]}],
-         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}], "accessors": [acc(0, 8)]},
+        {
+            "scenes": [{"nodes": [0]}],
+            "nodes": [{"mesh": 0, "rotation": [0, np.sin(half), 0, np.cos(half)]}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+            "accessors": [acc(0, 8)],
+        },
         [CUBE],
     )
     m = measure_document(doc)
@@ -291,9 +307,12 @@ def test_rotated_points_are_bounded_not_the_rotated_box() -> None:
 def test_only_referenced_vertices_count() -> None:
     pts = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [100, 100, 100]], dtype="<f4")
     doc = build(
-        {"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
-         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
-         "accessors": [acc(0, 4), acc(1, 3, "SCALAR", 5123)]},
+        {
+            "scenes": [{"nodes": [0]}],
+            "nodes": [{"mesh": 0}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
+            "accessors": [acc(0, 4), acc(1, 3, "SCALAR", 5123)],
+        },
         [pts, np.array([0, 1, 2], dtype="<u2")],
     )
     m = measure_document(doc)
@@ -317,8 +336,13 @@ def _indexed_doc(node: dict[str, Any], instances: dict[str, np.ndarray] | None =
             arrays.append(values.astype("<f4"))
         node["extensions"] = {"EXT_mesh_gpu_instancing": {"attributes": attrs}}
     return build(
-        {"extensionsUsed": ["EXT_mesh_gpu_instancing"], "scenes": [{"nodes": [0]}], "nodes": [node],
-         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}], "accessors": accessors},
+        {
+            "extensionsUsed": ["EXT_mesh_gpu_instancing"],
+            "scenes": [{"nodes": [0]}],
+            "nodes": [node],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
+            "accessors": accessors,
+        },
         arrays,
     )
 
@@ -383,15 +407,119 @@ def test_unreferenced_extremes_are_left_out_of_rotated_nodes_and_instances(rotat
     np.testing.assert_allclose(m.hi, hi, rtol=0, atol=1e-12)
 
 
-def test_index_beyond_vertices_is_an_error() -> None:
+@pytest.fixture(params=["at once", "in a second thread"])
+def index_check(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of range-checking indices: at once, and in a second thread while the
+    positions are read (what files with millions of indices get)."""
+    if request.param == "in a second thread":
+        monkeypatch.setattr(measure, "BACKGROUND_CHECK_MIN", 1)
+    return str(request.param)
+
+
+def test_index_beyond_vertices_is_an_error(index_check: str) -> None:
     doc = build(
-        {"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
-         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
-         "accessors": [acc(0, 8), acc(1, 3, "SCALAR", 5123)]},
+        {
+            "scenes": [{"nodes": [0]}],
+            "nodes": [{"mesh": 0}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
+            "accessors": [acc(0, 8), acc(1, 3, "SCALAR", 5123)],
+        },
         [CUBE, np.array([0, 1, 9], dtype="<u2")],
     )
     with pytest.raises(UnreadableInputError, match="indices reference vertex 9"):
         measure_document(doc)
+
+
+def _outcome(doc: GltfDocument) -> tuple[Any, ...]:
+    try:
+        m = measure_document(doc)
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+    return m.lo.tobytes(), m.hi.tobytes(), sorted(m.counts.items())
+
+
+def _checking_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "meshpivot-index-check"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(1, 12),
+    data=st.data(),
+    nan_at=st.one_of(st.none(), st.integers(0, 11)),
+    rotated=st.booleans(),
+    twice=st.booleans(),
+)
+def test_checking_indices_in_a_second_thread_changes_no_outcome(
+    n: int, data: st.DataObject, nan_at: int | None, rotated: bool, twice: bool
+) -> None:
+    # The same bounds, counts or error (type and message; the index error first when a
+    # file has both a bad index and a NaN) whether the check runs at once or meanwhile.
+    pts = np.array(data.draw(st.lists(st.tuples(*[st.integers(-50, 50)] * 3), min_size=n, max_size=n)), dtype="<f4")
+    if nan_at is not None and nan_at < n:
+        pts[nan_at, 1] = np.nan
+    idx = np.array(data.draw(st.lists(st.integers(0, n + 1), min_size=1, max_size=40)), dtype="<u4")
+    node: dict[str, Any] = {"mesh": 0, "rotation": [0, 0.3826834, 0, 0.9238795]} if rotated else {"mesh": 0}
+    prims = [{"attributes": {"POSITION": 0}, "indices": 1}] * (2 if twice else 1)
+    doc = build(
+        {"scenes": [{"nodes": [0, 1]}], "nodes": [node, {"mesh": 0, "scale": [2, 1, 1]}],
+         "meshes": [{"primitives": prims}], "accessors": [acc(0, n), acc(1, len(idx), "SCALAR", 5125)]},
+        [pts, idx],
+    )  # fmt: skip
+    at_once = _outcome(doc)
+    threshold = measure.BACKGROUND_CHECK_MIN
+    measure.BACKGROUND_CHECK_MIN = 1
+    try:
+        meanwhile = _outcome(doc)
+    finally:
+        measure.BACKGROUND_CHECK_MIN = threshold
+    assert meanwhile == at_once
+    assert not _checking_threads()  # none outlives the measurement, whatever it raised
+
+
+def test_no_index_check_outlives_a_failed_measurement(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The document's maps may be closed as soon as measuring fails: a check still
+    # reading them would crash the process. Here the check is slow and the positions fail.
+    check = measure._check_range
+
+    def slow(*args: Any) -> None:
+        time.sleep(0.3)
+        check(*args)
+
+    def failing(*args: Any, **kw: Any) -> None:
+        raise EmptyInputError("the positions failed first")
+
+    monkeypatch.setattr(measure, "BACKGROUND_CHECK_MIN", 1)
+    monkeypatch.setattr(measure, "_check_range", slow)
+    monkeypatch.setattr(measure, "referenced_bounds", failing)
+    doc = build(
+        {"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
+         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
+         "accessors": [acc(0, 8), acc(1, 3, "SCALAR", 5125)]},
+        [CUBE, np.array([0, 1, 2], dtype="<u4")],
+    )  # fmt: skip
+    with pytest.raises(EmptyInputError, match="the positions failed first"):
+        measure_document(doc)
+    assert not _checking_threads()
+
+
+def test_checking_indices_meanwhile_gives_the_corpus_the_same_boxes(
+    corpus_models: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at_once = {e.path: _outcome(read_document(e.file)) for e in corpus_models}
+    monkeypatch.setattr(measure, "BACKGROUND_CHECK_MIN", 1)
+    started = []
+    real = threading.Thread.start
+
+    def counted(self: threading.Thread) -> None:
+        started.append(self.name)
+        real(self)
+
+    monkeypatch.setattr(threading.Thread, "start", counted)
+    meanwhile = {e.path: _outcome(read_document(e.file)) for e in corpus_models}
+    assert meanwhile == at_once
+    assert started.count("meshpivot-index-check") > len(corpus_models) // 2  # the threads did run
+    assert not _checking_threads()
 
 
 def test_skinned_mesh_node_own_translation_is_ignored() -> None:
@@ -399,11 +527,13 @@ def test_skinned_mesh_node_own_translation_is_ignored() -> None:
     joints = np.zeros((8, 4), dtype="u1")
     weights = np.tile(np.array([1, 0, 0, 0], dtype="<f4"), (8, 1))
     doc = build(
-        {"scenes": [{"nodes": [0, 1]}],
-         "nodes": [{"mesh": 0, "skin": 0, "translation": [100, 0, 0]}, {"translation": [0, 5, 0]}],
-         "skins": [{"joints": [1], "inverseBindMatrices": 3}],
-         "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "JOINTS_0": 1, "WEIGHTS_0": 2}}]}],
-         "accessors": [acc(0, 8), acc(1, 8, "VEC4", 5121), acc(2, 8, "VEC4"), acc(3, 1, "MAT4")]},
+        {
+            "scenes": [{"nodes": [0, 1]}],
+            "nodes": [{"mesh": 0, "skin": 0, "translation": [100, 0, 0]}, {"translation": [0, 5, 0]}],
+            "skins": [{"joints": [1], "inverseBindMatrices": 3}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "JOINTS_0": 1, "WEIGHTS_0": 2}}]}],
+            "accessors": [acc(0, 8), acc(1, 8, "VEC4", 5121), acc(2, 8, "VEC4"), acc(3, 1, "MAT4")],
+        },
         [CUBE, joints, weights, ibm],
     )
     m = measure_document(doc)
@@ -414,9 +544,11 @@ def test_skinned_mesh_node_own_translation_is_ignored() -> None:
 
 def test_morph_weights_node_then_mesh_then_zero() -> None:
     delta = np.tile(np.array([0, 10, 0], dtype="<f4"), (8, 1))
-    base = {"scenes": [{"nodes": [0]}],
-            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "targets": [{"POSITION": 1}]}]}],
-            "accessors": [acc(0, 8), acc(1, 8)]}
+    base = {
+        "scenes": [{"nodes": [0]}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "targets": [{"POSITION": 1}]}]}],
+        "accessors": [acc(0, 8), acc(1, 8)],
+    }
     cases = [({"mesh": 0}, None, 1), ({"mesh": 0}, [0.5], 6), ({"mesh": 0, "weights": [1.0]}, [0.5], 11)]
     for node, mesh_weights, top in cases:
         data = json.loads(json.dumps(base))
@@ -431,11 +563,15 @@ def test_gpu_instances_are_each_bounded() -> None:
     t = np.array([[0, 0, 0], [10, 0, 0]], dtype="<f4")
     sc = np.array([[1, 1, 1], [2, 2, 2]], dtype="<f4")
     doc = build(
-        {"extensionsUsed": ["EXT_mesh_gpu_instancing"], "scenes": [{"nodes": [0]}],
-         "nodes": [{"mesh": 0, "extensions": {"EXT_mesh_gpu_instancing": {
-             "attributes": {"TRANSLATION": 1, "SCALE": 2}}}}],
-         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
-         "accessors": [acc(0, 8), acc(1, 2), acc(2, 2)]},
+        {
+            "extensionsUsed": ["EXT_mesh_gpu_instancing"],
+            "scenes": [{"nodes": [0]}],
+            "nodes": [
+                {"mesh": 0, "extensions": {"EXT_mesh_gpu_instancing": {"attributes": {"TRANSLATION": 1, "SCALE": 2}}}}
+            ],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+            "accessors": [acc(0, 8), acc(1, 2), acc(2, 2)],
+        },
         [CUBE, t, sc],
     )
     m = measure_document(doc)
@@ -453,10 +589,13 @@ def _instanced(points: np.ndarray, n: int, rotated: bool) -> GltfDocument:
         arrays.append((q / np.linalg.norm(q, axis=1, keepdims=True)).astype("<f4"))
         attrs["ROTATION"] = 2
     return build(
-        {"extensionsUsed": ["EXT_mesh_gpu_instancing"], "scenes": [{"nodes": [0]}],
-         "nodes": [{"mesh": 0, "extensions": {"EXT_mesh_gpu_instancing": {"attributes": attrs}}}],
-         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
-         "accessors": [acc(0, len(points)), acc(1, n)] + ([acc(2, n, "VEC4")] if rotated else [])},
+        {
+            "extensionsUsed": ["EXT_mesh_gpu_instancing"],
+            "scenes": [{"nodes": [0]}],
+            "nodes": [{"mesh": 0, "extensions": {"EXT_mesh_gpu_instancing": {"attributes": attrs}}}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+            "accessors": [acc(0, len(points)), acc(1, n)] + ([acc(2, n, "VEC4")] if rotated else []),
+        },
         arrays,
     )
 
@@ -505,7 +644,14 @@ def test_nan_position_is_an_error() -> None:
 
     pts = CUBE.copy()
     pts[3, 1] = np.nan
-    doc = build({"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
-                 "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}], "accessors": [acc(0, 8)]}, [pts])
+    doc = build(
+        {
+            "scenes": [{"nodes": [0]}],
+            "nodes": [{"mesh": 0}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+            "accessors": [acc(0, 8)],
+        },
+        [pts],
+    )
     with pytest.raises(NonFiniteInputError):
         measure_document(doc)

@@ -18,6 +18,7 @@ skinned primitives and rotated nodes or instances select them.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -115,15 +116,62 @@ def _checked_indices(prim: _Primitive, n: int) -> NDArray[Any] | None:
         An index is ``n`` or more.
     """
     idx = prim.indices()
-    if idx is None:
-        return None
+    if idx is not None:
+        _check_range(idx, n, prim.where)
+    return idx
+
+
+def _check_range(idx: NDArray[Any], n: int, where: str) -> None:
     for k in range(0, len(idx), 4 * CHUNK):  # chunked, each chunk's file pages dropped once read
         part = idx[k : k + 4 * CHUNK]
         top = int(part.max())
         if top >= n:
-            raise UnreadableInputError(f"{prim.where}/indices reference vertex {top} but POSITION has {n} vertices")
+            raise UnreadableInputError(f"{where}/indices reference vertex {top} but POSITION has {n} vertices")
         release_pages(part)
-    return idx
+
+
+#: Index arrays at least this long are range-checked in a second thread, while the first
+#: reads the positions (both passes run at memory speed; on two cores they overlap).
+#: Shorter ones are checked at once: starting a thread would cost more than it saves.
+BACKGROUND_CHECK_MIN = 1 << 21
+
+
+class _IndexCheck:
+    """The range check of one primitive's indices (:func:`_checked_indices`), run in a
+    second thread for long index arrays (:data:`BACKGROUND_CHECK_MIN`).
+
+    ``indices`` is the unchecked array (``None``: the primitive has none); :meth:`wait`
+    returns it once checked, or raises what the check found.
+    """
+
+    def __init__(self, prim: _Primitive, n: int) -> None:
+        self.indices = prim.indices()
+        self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if self.indices is None:
+            return
+        if len(self.indices) < BACKGROUND_CHECK_MIN:
+            _check_range(self.indices, n, prim.where)
+            return
+        self._thread = threading.Thread(
+            target=self._run, args=(self.indices, n, prim.where), name="meshpivot-index-check", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, idx: NDArray[Any], n: int, where: str) -> None:
+        try:
+            _check_range(idx, n, where)
+        except BaseException as exc:  # handed to the thread that waits
+            self._failure = exc
+
+    def wait(self) -> NDArray[Any] | None:
+        """The checked indices; raises :class:`UnreadableInputError` for one out of range."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._failure is not None:
+            raise self._failure
+        return self.indices
 
 
 def _used_mask(idx: NDArray[Any] | None, n: int) -> NDArray[np.bool_] | None:
@@ -325,26 +373,37 @@ class _Local:
     prim : _Primitive
     points : (n, 3) array
         Every vertex (see :func:`_morphed_points`).
-    indices : (m,) integer array or None
-        Checked indices (:func:`_checked_indices`); ``None``: every vertex is drawn.
+    check : _IndexCheck
+        The primitive's indices and their range check; no indices: every vertex is drawn.
     """
 
-    def __init__(self, prim: _Primitive, points: NDArray[Any], indices: NDArray[Any] | None) -> None:
+    def __init__(self, prim: _Primitive, points: NDArray[Any], check: _IndexCheck) -> None:
         self.prim = prim
         self.points = points
-        self.indices = indices
+        self.check = check
         self._box: Box | None = None
         self._referenced: tuple[NDArray[Any], NDArray[np.bool_] | None] | None = None
 
     @property
+    def indices(self) -> NDArray[Any] | None:
+        """The checked indices (``None``: every vertex is drawn); waits for the check."""
+        return self.check.wait()
+
+    @property
     def drawn(self) -> bool:
         """Whether the primitive draws any vertex."""
-        return len(self.points) > 0 and (self.indices is None or len(self.indices) > 0)
+        idx = self.check.indices
+        return len(self.points) > 0 and (idx is None or len(idx) > 0)
 
     def box(self, what: str) -> Box:
-        """The box of the referenced vertices in the primitive's frame (no selection made)."""
+        """The box of the referenced vertices in the primitive's frame (no selection made).
+
+        The positions are read while the indices are still being checked.
+        """
         if self._box is None:
-            self._box = referenced_bounds(self.points, self.indices, what=what, release=release_pages)
+            self._box = referenced_bounds(
+                self.points, self.check.indices, what=what, release=release_pages, ready=self.check.wait
+            )
         return self._box
 
     def referenced(self) -> tuple[NDArray[Any], NDArray[np.bool_] | None]:
@@ -405,8 +464,21 @@ class _Cache:
         if key not in self.locals:
             prim = self.primitive(doc, mesh, i)
             points = _morphed_points(doc, prim, weights)
-            self.locals[key] = _Local(prim, points, _checked_indices(prim, len(points)))
+            self.locals[key] = _Local(prim, points, _IndexCheck(prim, len(points)))
         return self.locals[key]
+
+    def settle(self) -> None:
+        """Wait for every index check; raise the first failure (also of undrawn primitives)."""
+        for local in self.locals.values():
+            local.check.wait()
+
+    def close(self) -> None:
+        """Wait for every index check, raising nothing: no thread may outlive the document's maps."""
+        for local in self.locals.values():
+            try:
+                local.check.wait()
+            except Exception:
+                pass  # an error is already on its way, or settle() reports this one
 
 
 def _node_boxes(doc: GltfDocument, graph: SceneGraph, node: int, counts: dict[str, int], cache: _Cache) -> list[Box]:
@@ -464,10 +536,14 @@ def world_bounds(doc: GltfDocument, scene: int | None = None) -> tuple[F64, F64,
     counts = {"drawn_vertices": 0, "drawn_nodes": 0}
     boxes: list[Box] = []
     cache = _Cache()
-    for node in graph.descendants(scene_roots(data, index)):
-        if "mesh" in data["nodes"][node]:
-            counts["drawn_nodes"] += 1
-            boxes.extend(_node_boxes(doc, graph, node, counts, cache))
+    try:
+        for node in graph.descendants(scene_roots(data, index)):
+            if "mesh" in data["nodes"][node]:
+                counts["drawn_nodes"] += 1
+                boxes.extend(_node_boxes(doc, graph, node, counts, cache))
+        cache.settle()
+    finally:
+        cache.close()
     if not boxes:
         raise EmptyInputError(f"/scenes/{index} draws no vertex, so there is no bounding box")
     lo, hi = merge_bounds(boxes)
