@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +54,8 @@ def make_locked_folder(parent: Path, prefix: str) -> tuple[Path, int | None]:
     OSError
         The folder cannot be made (no such parent, no permission, disk full).
     """
+    import tempfile  # only writing needs it: verify and inspect start without it
+
     for _ in range(100):
         path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
         if fcntl is None:
@@ -139,6 +140,8 @@ def locked_folder(
         ``failure: reason``, about ``parent``, when the folder cannot be made (a folder
         that is not writable, a full disk).
     """
+    import tempfile
+
     where = Path(tempfile.gettempdir()) if parent is None else parent
     sweep_unlocked(where, prefix)
     try:

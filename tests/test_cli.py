@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ import meshpivot
 from meshpivot import cli
 from meshpivot.errors import EXIT_CODES
 from meshpivot.formats import KNOWN_EXTENSIONS
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 Vec = tuple[float, float, float]
 
@@ -787,6 +790,22 @@ def test_importing_the_cli_module_does_not_load_numpy() -> None:
     code = "import sys, meshpivot, meshpivot.cli; print(sorted(m for m in ('numpy', 'trimesh') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "[]", "")
+
+
+@pytest.mark.parametrize("files", [1, 3])
+def test_verify_of_gltf_loads_no_pool_or_scratch_machinery(tmp_path: Path, files: int) -> None:
+    # Start-up is most of a verify: it imports neither the executor pool nor what only
+    # writing needs (tempfile), serially and on a batch run with --jobs 2 alike.
+    paths = [str(shutil.copy(SAMPLES / "chair.glb", tmp_path / f"in{k}.glb")) for k in range(files)]
+    code = (
+        "import sys\n"
+        "from meshpivot.cli import main\n"
+        f"code = main(['verify', *{paths!r}, '--jobs', '2', '-q'])\n"
+        "heavy = ('multiprocessing', 'concurrent.futures', 'tempfile', 'xml.etree.ElementTree', 'trimesh')\n"
+        "print(code in (0, 1), sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    assert (done.returncode, done.stdout.splitlines()[-1], done.stderr) == (0, "True []", "")
 
 
 def test_submodules_are_still_attributes_of_the_package() -> None:
