@@ -64,6 +64,7 @@ import re
 import signal
 import struct
 import sys
+import threading
 import time
 import warnings
 from collections import deque
@@ -653,8 +654,9 @@ def _drain(started: Any, starts: dict[int, float]) -> None:
         starts[i] = t0
 
 
-#: Extensions whose reader is imported before the workers are forked (numpy and the glTF
-#: engine: plain Python and numpy, which start no thread on import). Each worker then
+#: Extensions whose reader is imported before the workers are forked: numpy and the glTF
+#: engine, plain Python and numpy (whose BLAS may start threads, but re-creates them after
+#: a fork should a worker need them; the command line holds it to one). Each worker then
 #: starts ready instead of importing them again, next to the other (about 60 ms of CPU
 #: each); other readers (trimesh, usd-core, ufbx) load in the worker that needs them.
 _FORK_READY = (".glb", ".gltf")
@@ -792,16 +794,31 @@ def _run_pool(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | Non
 # executor, no queue threads, no pickled tasks: a worker needs only a task's number,
 # for it was forked with the task list. What a worker is doing sits in a shared
 # slot (task number, start time), written without a system call and read by the
-# parent only to time a task out or to learn which file a dead worker held.
+# parent only to time a task out or to learn what a dead worker was doing.
 
-#: A worker's slot: the task it took (-1: none) and when it started it (0.0: not yet).
+#: A worker's slot: the task it took and when it started reading it. The time is 0.0
+#: before the reader starts and -1.0 once the record is being sent (neither counts
+#: against a timeout). The task is _NOTHING_YET until the first one is taken, and
+#: _FINISHED once the task pipe has ended: any other dead worker died abnormally.
 _SLOT = struct.Struct("<qd")
+_NOTHING_YET = -2
+_FINISHED = -1
 #: A record's header on a worker's pipe: task number, byte length of the pickle.
 _RECORD = struct.Struct("<II")
 #: Task numbers on the task pipe. Writes of at most PIPE_BUF (4096) bytes are atomic, so a
 #: 4-byte read never sees half a number, whichever worker reads.
 _NUMBER = struct.Struct("<I")
 _FEED_BYTES = 4096
+#: Workers (per job) that may die in a row before taking a file, each replaced, before a
+#: batch gives up on starting more: they die of something other than a file.
+_FUTILE_STARTS = 8
+
+# The pipe ends that running batches hold. A worker forked for one batch closes those of
+# the others (batches may run at once in several threads): else it would keep their
+# pipes open, and their ends of input and deaths unseen. Forks and the opening and
+# closing of these ends take turns.
+_FORK_LOCK = threading.Lock()
+_BATCH_FDS: set[int] = set()
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -834,11 +851,12 @@ def _forked_worker(kind: Kind, tasks: Sequence[Task], slot: Any, offset: int, nu
             _SLOT.pack_into(slot, offset, i, time.monotonic())  # CLOCK_MONOTONIC: one clock for all
             try:
                 record = _WORKERS[kind](path, options_dict)
+                data = pickle.dumps(record, pickle.HIGHEST_PROTOCOL)
             except Exception as exc:  # a bug, kept per file as the executor pool does
-                record = _crash_record(kind, path, options_dict, _error_text(exc, path))
-            data = pickle.dumps(record, pickle.HIGHEST_PROTOCOL)
+                data = pickle.dumps(_crash_record(kind, path, options_dict, _error_text(exc, path)))
+            _SLOT.pack_into(slot, offset, i, -1.0)  # read: a parent slow to take the record is not the reader
             _write_all(out, _RECORD.pack(i, len(data)) + data)
-        _SLOT.pack_into(slot, offset, -1, 0.0)
+        _SLOT.pack_into(slot, offset, _FINISHED, 0.0)
         _flush_std_streams()
     except BaseException:
         code = 1
@@ -857,9 +875,9 @@ class _Forked:
     late: int = -1  # the task it was killed for, when it ran out of time
 
 
-#: Workers that had nothing left to do when their batch ended, left to exit on their own;
-#: the next batch reaps them (and the end of this process does anyway).
-_unreaped: list[int] = []
+#: Workers that had nothing left to do when their batch ended, left to exit on their own
+#: (a batch does not wait for them); the next batch reaps them, as does this process's end.
+_unreaped: set[int] = set()
 
 
 def _reap() -> None:
@@ -869,17 +887,33 @@ def _reap() -> None:
             if os.waitpid(pid, os.WNOHANG)[0] == 0:
                 continue  # still running
         except ChildProcessError:
-            pass  # reaped elsewhere
-        _unreaped.remove(pid)
+            pass  # reaped elsewhere (another thread, or SIGCHLD ignored)
+        _unreaped.discard(pid)
+
+
+def _wait_status(pid: int) -> int | None:
+    """The wait status of the ended worker ``pid``; ``None`` when the system reaped it (SIGCHLD ignored)."""
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return None
+
+
+def _close_batch_fd(fd: int) -> None:
+    with _FORK_LOCK:
+        _BATCH_FDS.discard(fd)
+        os.close(fd)
 
 
 def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | None) -> Iterator[tuple[int, Record]]:
     """Run ``tasks`` in ``jobs`` forked workers; yield (index, record) in completion order.
 
-    A worker that dies holds one task at most: it is re-run alone (:func:`_run_isolated`)
-    to name the crash, and a new worker takes the dead one's place while tasks remain. A
-    task that runs longer than ``timeout`` seconds (counted once its reader is imported)
-    gets its worker killed and is reported as timed out; the others are not disturbed.
+    A worker holds one task at a time. When one dies, the file it held is re-run alone
+    (:func:`_run_isolated`) to name the crash, and a new worker takes its place while
+    files remain. A file that is read for longer than ``timeout`` seconds (counted once
+    its reader is imported) gets its worker killed and is reported as timed out; the
+    others are not disturbed. At the end the parent does not wait for idle workers to
+    exit: a later batch, or the end of the process, collects them.
     """
     import mmap
     import pickle
@@ -890,15 +924,19 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
     jobs = min(jobs, len(tasks))
     slots = mmap.mmap(-1, _SLOT.size * jobs)  # anonymous and shared with the forked children
     feed = memoryview(b"".join(_NUMBER.pack(i) for i in range(len(tasks))))
-    numbers, feed_end = os.pipe()
-    os.set_blocking(feed_end, False)
     selector = selectors.DefaultSelector()
+    with _FORK_LOCK:
+        numbers, feed_end = os.pipe()
+        _BATCH_FDS.update((numbers, feed_end, selector.fileno()))
+    os.set_blocking(feed_end, False)
     workers: dict[int, _Forked] = {}  # by the read end of its pipe
     done = bytearray(len(tasks))
     suspects: list[int] = []
-    unfinished = len(tasks)
-    ended = idle_deaths = 0  # wait status and count of the workers that died holding no task
+    unfinished = len(tasks)  # neither recorded nor suspected
     completed = 0
+    lost = 0  # workers that died holding no task: each may have taken one unseen
+    futile = 0  # such deaths since the last record: when workers keep dying at start, stop
+    ending = ""  # how the last of them ended
 
     def fill() -> None:
         nonlocal feed, feed_end
@@ -910,31 +948,46 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
         if feed_end >= 0:
             if feed_end in selector.get_map():
                 selector.unregister(feed_end)
-            os.close(feed_end)  # the end of the pipe: idle workers exit
+            _close_batch_fd(feed_end)  # the end of the pipe: idle workers exit
             feed_end = -1
 
     def start(offset: int) -> None:
-        _SLOT.pack_into(slots, offset, -1, 0.0)
+        _SLOT.pack_into(slots, offset, _NOTHING_YET, 0.0)
         _flush_std_streams()  # else the worker would hold a copy of what is waiting to be written
-        out, into = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: keep the task pipe's read end and its own write end only
-            for fd in (feed_end, out, selector.fileno(), *workers):
-                if fd >= 0:
-                    os.close(fd)
-            _forked_worker(kind, tasks, slots, offset, numbers, into)
-        workers[out] = _Forked(pid, out, offset)  # first: a Ctrl-C from here on stops it too
-        os.close(into)  # the worker holds the only write end: EOF when it ends
+        with _FORK_LOCK:
+            out, into = os.pipe()
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(out)
+                os.close(into)
+                raise
+            if pid == 0:  # the worker: keep the task pipe's read end and its own write end only
+                for fd in _BATCH_FDS | {out}:
+                    if fd not in (numbers, into):
+                        os.close(fd)
+                _forked_worker(kind, tasks, slots, offset, numbers, into)
+            workers[out] = _Forked(pid, out, offset)  # first: a Ctrl-C from here on stops it too
+            os.close(into)  # the worker holds the only write end: EOF when it ends
+            _BATCH_FDS.add(out)
         selector.register(out, selectors.EVENT_READ)
 
     def held(w: _Forked) -> tuple[int, float]:
         i, t0 = _SLOT.unpack_from(slots, w.offset)
         return (i, t0) if i >= 0 and not done[i] else (-1, 0.0)
 
+    def busy() -> int:
+        return sum(held(o)[0] >= 0 for o in workers.values())
+
     try:
         fill()
         for k in range(jobs):
-            start(k * _SLOT.size)
+            try:
+                start(k * _SLOT.size)
+            except OSError:
+                if not workers:
+                    raise  # not even one process: the caller says so
+                break  # fewer workers than asked for
         if feed_end >= 0:
             selector.register(feed_end, selectors.EVENT_WRITE)
         while workers and unfinished:
@@ -959,29 +1012,36 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
                     done[i] = 1
                     unfinished -= 1
                     completed += 1
+                    futile = 0
                     yield i, record
                 if chunk:
                     continue
                 # The worker has ended: all it sent has been read.
                 selector.unregister(w.out)
-                os.close(w.out)
+                _close_batch_fd(w.out)
                 del workers[w.out]
-                _, status = os.waitpid(w.pid, 0)
+                status = _wait_status(w.pid)
                 i, _ = held(w)
-                if i < 0:  # it ran out of tasks, or died between two
-                    if status:
-                        ended = status
-                        idle_deaths += 1
-                    continue
-                unfinished -= 1
-                if i == w.late:
-                    path, options_dict = tasks[i]
-                    done[i] = 1
-                    yield i, _crash_record(kind, path, options_dict, _timeout_text(timeout or 0.0))
-                else:
-                    suspects.append(i)
-                if unfinished > sum(held(o)[0] >= 0 for o in workers.values()):
-                    start(w.offset)  # tasks are left: a fresh worker takes the dead one's place
+                if i >= 0:  # it died reading file i
+                    unfinished -= 1
+                    futile = 0
+                    if i == w.late:
+                        path, options_dict = tasks[i]
+                        done[i] = 1
+                        yield i, _crash_record(kind, path, options_dict, _timeout_text(timeout or 0.0))
+                    else:
+                        suspects.append(i)
+                elif _SLOT.unpack_from(slots, w.offset)[0] == _FINISHED:
+                    continue  # the task pipe ended: nothing left to take
+                else:  # it died between two files, perhaps holding a number it had not noted yet
+                    lost += 1
+                    futile += 1
+                    ending = "status unknown" if status is None else _end_text(os.waitstatus_to_exitcode(status))
+                if unfinished > busy() and futile <= _FUTILE_STARTS * jobs:
+                    try:
+                        start(w.offset)  # files are left: a fresh worker takes the dead one's place
+                    except OSError:
+                        pass  # the others carry on
             if timeout is not None:
                 now = time.monotonic()
                 for w in workers.values():
@@ -992,23 +1052,22 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
                         w.late = i
     finally:
         for w in workers.values():
-            os.close(w.out)
+            _close_batch_fd(w.out)
             if unfinished:  # interrupted (Ctrl-C) or the caller stopped early
                 os.kill(w.pid, signal.SIGKILL)
-                os.waitpid(w.pid, 0)
+                _wait_status(w.pid)
             else:  # idle, or exiting: not worth waiting for
-                _unreaped.append(w.pid)
-        if feed_end >= 0:
-            os.close(feed_end)
-        os.close(numbers)
-        selector.close()
+                _unreaped.add(w.pid)
+        for fd in (feed_end, numbers):
+            if fd >= 0:
+                _close_batch_fd(fd)
+        with _FORK_LOCK:
+            _BATCH_FDS.discard(selector.fileno())
+            selector.close()
         slots.close()
-    if unfinished:  # workers died outside any reader, or between taking a file and saying so
-        ending = _end_text(os.waitstatus_to_exitcode(ended))
-        if not (completed or suspects):
-            raise InternalError(f"the worker processes ended before they could run anything ({ending})")
-        if unfinished > idle_deaths:  # each such death loses one file at most
-            raise InternalError(f"{unfinished} files were never run ({ending})")
+    if unfinished:  # files that no worker noted before it died, or that none could take
+        if unfinished > lost or not (completed or suspects):
+            raise InternalError(f"the worker processes ended before the batch did ({ending or 'no worker left'})")
         suspects += [i for i in range(len(tasks)) if not done[i] and i not in suspects]
     if suspects:
         yield from ((i, record) for i, record, _ in _run_isolated(kind, tasks, sorted(suspects), timeout))

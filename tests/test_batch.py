@@ -17,6 +17,7 @@ import pickle
 import shutil
 import signal
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -600,11 +601,148 @@ def test_workers_that_die_outside_any_file_are_an_internal_error(
 ) -> None:
     if batch._START_METHOD != "fork":
         pytest.skip("workers are forked only on Linux")
+    started = []
+    fork = os.fork
+
+    def counted() -> int:
+        started.append(1)
+        return fork()
+
+    monkeypatch.setattr(os, "fork", counted)
     monkeypatch.setattr(batch, "_worker_init", lambda *args: os._exit(5))
     with pytest.raises(
-        InternalError, match=r"before they could run anything \(the worker process exited with code 5\)"
+        InternalError, match=r"ended before the batch did \(the worker process exited with code 5\)"
     ):
         verify_many(twenty, OPTIONS, jobs=2)
+    assert len(started) == 2 + batch._FUTILE_STARTS * 2  # replaced a while, then given up
+
+
+def _forked_only() -> None:
+    if batch._START_METHOD != "fork":
+        pytest.skip("workers are forked only on Linux")
+
+
+@pytest.mark.parametrize(("jobs", "timeout"), [(1, 30.0), (2, None)])
+def test_a_worker_killed_between_two_files_is_replaced(
+    twenty: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+    deadline: None,
+    reruns: list[int],
+    jobs: int,
+    timeout: float | None,
+) -> None:
+    # An outside SIGKILL (the OOM killer, say) just after a worker sent a record: it held
+    # no file, and its place is taken all the same. With one job nothing else is left.
+    _forked_only()
+    write = batch._write_all
+
+    def write_then_die(fd: int, data: bytes) -> None:
+        write(fd, data)
+        if batch._RECORD.unpack_from(data)[0] == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(batch, "_write_all", write_then_die)
+    records = list(batch.run_many(twenty[:8], OPTIONS, jobs, timeout=timeout))
+    assert [(r["path"], r["status"]) for r in records] == [(str(p), "passed") for p in twenty[:8]]
+    assert reruns == []
+
+
+def test_a_file_taken_by_a_worker_killed_before_it_said_so_is_run_again(
+    twenty: list[Path], monkeypatch: pytest.MonkeyPatch, deadline: None, reruns: list[int]
+) -> None:
+    # Killed between reading a task number and noting it in its slot: nobody holds
+    # file 3, which is run again on its own at the end.
+    _forked_only()
+    real = batch._NUMBER
+
+    class Numbers:
+        size = real.size
+        pack = staticmethod(real.pack)
+
+        @staticmethod
+        def unpack(raw: bytes) -> tuple[int]:
+            (i,) = real.unpack(raw)
+            if i == 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return (i,)
+
+    monkeypatch.setattr(batch, "_NUMBER", Numbers)
+    records = verify_many(twenty[:8], OPTIONS, jobs=1, timeout=30)
+    assert [(r["path"], r["status"]) for r in records] == [(str(p), "passed") for p in twenty[:8]]
+    assert reruns == [3]
+
+
+def test_time_spent_handing_over_a_record_is_not_reading_time(
+    twenty: list[Path], monkeypatch: pytest.MonkeyPatch, deadline: None
+) -> None:
+    # Records larger than a pipe holds wait for a consumer that is busy (a slow terminal,
+    # a pager): the workers are done reading and must not be killed for the timeout.
+    _forked_only()
+
+    def big(path: str, _options: Any = None) -> dict[str, Any]:
+        return {"path": path, "status": "ok", "blob": "x" * 300_000}
+
+    monkeypatch.setitem(batch._WORKERS, "inspect", big)
+    records = batch.run_many(twenty[:6], kind="inspect", jobs=2, timeout=1.0)
+    first = next(records)
+    time.sleep(2.0)
+    rest = list(records)
+    assert [r["path"] for r in [first, *rest]] == [str(p) for p in twenty[:6]]
+    assert {r["status"] for r in [first, *rest]} == {"ok"}, [r.get("error") for r in rest]
+
+
+def test_a_crash_is_handled_when_sigchld_is_ignored(
+    twenty: list[Path], monkeypatch: pytest.MonkeyPatch, deadline: None
+) -> None:
+    # The system then reaps the children itself: waiting for the dead worker finds nothing.
+    _forked_only()
+    monkeypatch.setenv(CRASH_TEST_ENV, "crash_me")
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        records = verify_many(twenty, OPTIONS, jobs=2)
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert [r["path"] for r in records] == [str(p) for p in twenty]
+    assert [r["status"] for r in records] == ["passed"] * 7 + ["unreadable"] + ["passed"] * 12
+
+
+def test_batches_in_two_threads_at_once(twenty: list[Path], deadline: None) -> None:
+    # Forks take turns with the opening and closing of pipe ends: a worker forked for one
+    # batch holds none of the other's (the death of one of its workers would go unseen).
+    serial = verify_many(twenty, OPTIONS, jobs=1)
+    found: list[object] = []
+
+    def run() -> None:
+        for _ in range(4):
+            try:
+                found.append(verify_many(twenty, OPTIONS, jobs=2) == serial)
+            except Exception as exc:  # reported below, with the thread's result
+                found.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert found == [True] * 8
+    assert not batch._BATCH_FDS  # every pipe end of both batches closed
+
+
+def test_a_record_that_cannot_be_sent_is_reported_for_its_file(
+    twenty: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _forked_only()
+
+    def odd(path: str, options: Any = None) -> dict[str, Any]:
+        record = check_one(path, options)
+        if "box_05" in path:
+            record["extra"] = lambda: None  # not picklable: a bug in a worker function
+        return record
+
+    monkeypatch.setitem(batch._WORKERS, "verify", odd)
+    records = verify_many(twenty[:8], OPTIONS, jobs=2)
+    assert [r["status"] for r in records] == ["passed"] * 5 + ["unreadable"] + ["passed"] * 2
+    assert "pickle" in str(records[5]["error"])
 
 
 def test_workers_left_to_exit_on_their_own_are_reaped(twenty: list[Path], deadline: None) -> None:
