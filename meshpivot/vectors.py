@@ -140,6 +140,7 @@ def referenced_bounds(
     chunk: int = CHUNK,
     release: Release | None = None,
     ready: Callable[[], object] | None = None,
+    extremes: Callable[[F64, F64], object] | None = None,
 ) -> tuple[F64, F64]:
     """Axis-aligned bounds of the rows of ``points`` that ``indices`` reference.
 
@@ -161,6 +162,10 @@ def referenced_bounds(
         Called (without arguments) after the pass over ``points`` and before any index
         is read: e.g. to wait for a range check of ``indices`` that runs meanwhile, and
         to raise what it found.
+    extremes : callable, optional
+        Called with ``(lo, hi)`` of every row, referenced or not, when the pass over
+        ``points`` finds them (all finite): the per-column min and max, for a caller
+        that needs them too.
 
     Returns
     -------
@@ -203,6 +208,8 @@ def referenced_bounds(
     if idx is not None and len(idx) == 0:
         raise EmptyInputError(f"{what}: no vertex is referenced, so there is no bounding box")
     found = _extremes(arr, chunk, release, sides=idx is not None)
+    if found is not None and extremes is not None:
+        extremes(found[0].copy(), found[1].copy())
     if ready is not None:
         ready()
     if found is not None:

@@ -1351,3 +1351,82 @@ def test_streamed_rewrite_equals_the_in_memory_one(
     for k in (0, 1):
         np.testing.assert_array_equal(read_accessor(doc, k), ga.raw(k), err_msg=f"accessor {k} read back")
     assert not doc._buffers[0].deferred
+
+
+# --- what measuring read is not read again ---------------------------------------------------
+
+
+def test_baking_uses_the_bounds_measuring_noted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import meshpivot.gltf.bake as bake_module
+
+    packed, _ = _packed_and_interleaved({}, 5_003)
+    src = tmp_path / "in.glb"
+    packed.write(src)
+    asset = GltfAsset(src)
+    m = asset.measure()
+    points = read_accessor(asset.document, 0)
+    noted = asset.document.stored_bounds[0]
+    np.testing.assert_array_equal(noted[0], points.min(axis=0))  # exactly the column extremes
+    np.testing.assert_array_equal(noted[1], points.max(axis=0))
+    assert set(asset.document.stored_bounds) == {0}  # positions only: normals were not read
+
+    def never(*args: Any, **kw: Any) -> Any:
+        raise AssertionError("the positions were read again for their min/max")
+
+    given = []
+    stored_bounds = bake_module._stored_bounds
+
+    def spy(info: Any, src: Any, noted: Any = None) -> Any:
+        given.append(noted)
+        return stored_bounds(info, src, noted)
+
+    monkeypatch.setattr(bake_module, "referenced_bounds", never)
+    monkeypatch.setattr(bake_module, "_stored_bounds", spy)
+    out = tmp_path / "out.glb"
+    asset.write_fitted(compute_fit(m.lo, m.hi, STRETCH), out, STRETCH)
+    assert len(given) == 1 and given[0] is not None  # the positions' per-axis min/max, from measuring
+    assert_min_max(Glb.read(out))
+
+
+def test_noted_bounds_are_dropped_when_the_input_changed_in_between(tmp_path: Path) -> None:
+    # Measured, then replaced by a file whose positions are twice as far out: the min/max
+    # written must be those of the values written, not of what was measured.
+    packed, _ = _packed_and_interleaved({}, 2_000)
+    src = tmp_path / "in.glb"
+    packed.write(src)
+    asset = GltfAsset(src)
+    m = asset.measure()
+    p = read_accessor(read_document(src), 0) * np.float32(2)
+    other = build(
+        {"scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
+         "meshes": [{"primitives": [prim({"POSITION": 0})]}], "accessors": [pos(0, p)]},
+        [p],
+    )  # fmt: skip
+    other.write(tmp_path / "other.glb")
+    (tmp_path / "other.glb").replace(src)
+    out = tmp_path / "out.glb"
+    asset.write_fitted(compute_fit(m.lo, m.hi, STRETCH), out, STRETCH)
+    assert_min_max(Glb.read(out))
+
+
+@pytest.mark.parametrize("case", ["morphed", "quantized"])
+def test_only_plain_stored_positions_are_noted(tmp_path: Path, case: str) -> None:
+    n = 8
+    if case == "morphed":  # the box measured is of the morphed points, not of the stored ones
+        delta = np.full((n, 3), 0.5, dtype="<f4")
+        doc = build(
+            {"scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
+             "meshes": [{"primitives": [prim({"POSITION": 0}, targets=[{"POSITION": 1}])], "weights": [1.0]}],
+             "accessors": [pos(0, CUBE), acc(1, n)]},
+            [CUBE, delta],
+        )  # fmt: skip
+    else:
+        q = (CUBE * 100).astype("<i2")
+        doc = build(
+            {"scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
+             "meshes": [{"primitives": [prim({"POSITION": 0})]}],
+             "accessors": [acc(0, n, componentType=5122, min=q.min(axis=0).tolist(), max=q.max(axis=0).tolist())]},
+            [q],
+        )  # fmt: skip
+    measure_document(doc)
+    assert doc.stored_bounds == {}

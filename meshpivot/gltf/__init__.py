@@ -13,7 +13,9 @@ Modules, one topic each:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from ..errors import MeshPivotError, NotBakeableError, UnsupportedInputError
 from ..fit import Fit
@@ -44,6 +46,8 @@ class GltfAsset(Asset):
     def __init__(self, path: Path) -> None:
         super().__init__(Path(path))
         self._doc: GltfDocument | None = read_document(self.path)
+        # What measuring noted (GltfDocument.stored_bounds), with the state of the files read.
+        self._noted: tuple[tuple[Any, ...], dict[int, Any]] = ((), {})
 
     @property
     def document(self) -> GltfDocument:
@@ -55,9 +59,11 @@ class GltfAsset(Asset):
     def measure(self) -> Measurement:
         """Measure the asset (SPEC.md section 2)."""
         try:
-            return measure_document(self.document)
+            measured = measure_document(self.document)
         except MeshPivotError as exc:
             raise exc.with_path(self.path) from None
+        self._noted = (_files_state(self.document), dict(self.document.stored_bounds))
+        return measured
 
     def write_fitted(self, fit: Fit, dest: Path, options: FitOptions) -> WriteReport:
         """Write the asset mapped by ``fit`` to ``dest`` (``.glb`` or ``.gltf``).
@@ -85,6 +91,9 @@ class GltfAsset(Asset):
         self._doc = None  # release the measured document's mapped pages before editing a fresh copy
         if options.mode in ("bake", "auto"):
             doc = read_document(self.path)  # a fresh copy to edit
+            state, noted = self._noted
+            if state and state == _files_state(doc):  # the same bytes as measured: no need to read them again
+                doc.stored_bounds.update(noted)
             try:
                 baked = bake_fit(doc, fit, dequantize=options.dequantize)
             except NotBakeableError as exc:
@@ -114,3 +123,13 @@ class GltfAsset(Asset):
     def close(self) -> None:
         """Drop the document and its memory maps (idempotent)."""
         self._doc = None
+
+
+def _files_state(doc: GltfDocument) -> tuple[Any, ...]:
+    """Device, inode, size and modification time of the files ``doc`` was read from (empty:
+    unknown), to tell whether a second read sees the same bytes."""
+    paths = [doc.path, *(src.path for src in doc.sources if src.kind == "file")]
+    try:
+        return tuple((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) for st in (os.stat(p) for p in paths if p))
+    except OSError:
+        return ()

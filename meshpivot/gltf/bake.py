@@ -37,12 +37,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import MeshPivotError, NotBakeableError
+from ..errors import MeshPivotError, NonFiniteInputError, NotBakeableError
 from ..fit import Fit
 from ..vectors import (
     CHUNK,
     cofactor,
     is_per_axis,
+    referenced_bounds,
     shift_columns,
     transform_directions,
     transform_points,
@@ -731,7 +732,7 @@ class _Baker:
         if self._wants_min_max(acc):
             if isinstance(fn, _PerAxis):
                 # Monotone per component: the stored extremes are the images of the input's.
-                lo, hi = _column_bounds(vals for vals, _ in _original_chunks(info, src))
+                lo, hi = _stored_bounds(info, src, self.doc.stored_bounds.get(acc))
                 ends = encode_values(info, fn(np.stack([lo, hi]), np.arange(2, dtype=np.intp)))
                 self._set_min_max(acc, info, (ends.min(axis=0), ends.max(axis=0)))
             else:
@@ -825,6 +826,28 @@ def _original_chunks(
             part = src[k : min(k + step, end)].reshape(-1, info.ncomp)
             yield (decode_normalized(part) if info.normalized else part), np.arange(k, k + len(part))
         release_pages(src[block:end])
+
+
+def _stored_bounds(
+    info: AccessorInfo, src: Values, noted: tuple[NDArray[Any], NDArray[Any]] | None = None
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Per-column min and max of the accessor view ``src``, decoded, in its own type.
+
+    ``noted``: the same, as measuring found them (:attr:`GltfDocument.stored_bounds`), so
+    not read again. Else plain float points take measuring's column-at-a-time pass (faster
+    than reducing strided columns); anything else, or a NaN or an infinity anywhere, takes
+    :func:`_column_bounds`.
+    """
+    if noted is not None:
+        return noted[0].astype(src.dtype), noted[1].astype(src.dtype)  # float32 values: exact
+    if not info.normalized and info.ncomp == 3 and src.dtype.kind == "f":
+        try:
+            lo, hi = referenced_bounds(src.reshape(-1, 3), None, release=release_pages)
+        except NonFiniteInputError:
+            pass
+        else:
+            return lo.astype(src.dtype), hi.astype(src.dtype)  # float32 to float64 and back: exact
+    return _column_bounds(vals for vals, _ in _original_chunks(info, src))
 
 
 def _column_bounds(chunks: Iterable[Values]) -> tuple[NDArray[Any], NDArray[Any]]:

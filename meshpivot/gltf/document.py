@@ -472,6 +472,10 @@ class GltfDocument:
         self.sources: list[BufferSource] = []
         self._buffers: list[_Buffer] = []
         self._view_cache: dict[int, Bytes] = {}
+        #: Per-column min and max of accessors' stored (decoded) values, by accessor, noted
+        #: by whoever read them all (measuring) for whoever needs them again (baking the
+        #: min/max of a per-axis map): float64 copies of the values' own extremes.
+        self.stored_bounds: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
         folder = path.parent if path is not None else Path.cwd()
         buffers = data.get("buffers", [])
         if not isinstance(buffers, list):

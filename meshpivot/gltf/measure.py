@@ -19,6 +19,7 @@ skinned primitives and rotated nodes or instances select them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -402,9 +403,33 @@ class _Local:
         """
         if self._box is None:
             self._box = referenced_bounds(
-                self.points, self.check.indices, what=what, release=release_pages, ready=self.check.wait
+                self.points,
+                self.check.indices,
+                what=what,
+                release=release_pages,
+                ready=self.check.wait,
+                extremes=self._note_stored_bounds(),
             )
         return self._box
+
+    def _note_stored_bounds(self) -> Callable[[F64, F64], None] | None:
+        """Where the extremes of every row go when the points are a POSITION accessor's own
+        plain float values (not morphed, quantized or sparse): the document keeps them."""
+        acc = self.prim.json.get("attributes", {}).get("POSITION")
+        doc = self.prim.doc
+        try:
+            a = doc.json["accessors"][acc]
+        except (KeyError, IndexError, TypeError):
+            return None
+        plain = a.get("componentType") == 5126 and not a.get("normalized") and "sparse" not in a
+        plain = plain and draco_extension(self.prim.json) is None  # Draco: decoded, not stored values
+        if not plain or self.points.dtype != np.float32:  # morphed points are a float64 copy
+            return None
+
+        def note(lo: F64, hi: F64) -> None:
+            doc.stored_bounds[acc] = (lo, hi)
+
+        return note
 
     def referenced(self) -> tuple[NDArray[Any], NDArray[np.bool_] | None]:
         """The referenced vertices and which were kept (``None``: all), as :func:`primitive_points` gives them."""
