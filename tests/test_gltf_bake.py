@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from meshpivot.errors import NotBakeableError
 from meshpivot.fit import Fit, compute_fit
 from meshpivot.formats.base import WriteReport
 from meshpivot.gltf import GltfAsset
-from meshpivot.gltf.accessors import read_accessor
+from meshpivot.gltf.accessors import accessor_info, read_accessor
 from meshpivot.gltf.bake import bake_fit
 from meshpivot.gltf.document import GltfDocument, read_document
 from meshpivot.gltf.measure import measure_document, world_bounds
@@ -1370,17 +1371,18 @@ def test_baking_uses_the_bounds_measuring_noted(tmp_path: Path, monkeypatch: pyt
     np.testing.assert_array_equal(noted[1], points.max(axis=0))
     assert set(asset.document.stored_bounds) == {0}  # positions only: normals were not read
 
-    def never(*args: Any, **kw: Any) -> Any:
-        raise AssertionError("the positions were read again for their min/max")
-
     given = []
     stored_bounds = bake_module._stored_bounds
+    column_bounds = bake_module._column_bounds
 
     def spy(info: Any, src: Any, noted: Any = None) -> Any:
         given.append(noted)
-        return stored_bounds(info, src, noted)
+        monkeypatch.setattr(bake_module, "_column_bounds", None)  # fails if the values are read again
+        try:
+            return stored_bounds(info, src, noted)
+        finally:
+            monkeypatch.setattr(bake_module, "_column_bounds", column_bounds)
 
-    monkeypatch.setattr(bake_module, "referenced_bounds", never)
     monkeypatch.setattr(bake_module, "_stored_bounds", spy)
     out = tmp_path / "out.glb"
     asset.write_fitted(compute_fit(m.lo, m.hi, STRETCH), out, STRETCH)
@@ -1388,25 +1390,63 @@ def test_baking_uses_the_bounds_measuring_noted(tmp_path: Path, monkeypatch: pyt
     assert_min_max(Glb.read(out))
 
 
-def test_noted_bounds_are_dropped_when_the_input_changed_in_between(tmp_path: Path) -> None:
-    # Measured, then replaced by a file whose positions are twice as far out: the min/max
-    # written must be those of the values written, not of what was measured.
+@pytest.mark.parametrize("how", ["replaced after", "replaced while measured", "rewritten in place"])
+def test_noted_bounds_are_dropped_when_the_input_changed_in_between(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # The input changes under the command: replaced (an exporter's atomic save) after or
+    # while it was measured, or rewritten in place, same size, its mtime put back (rsync
+    # --inplace -t). The min/max written must be those of the values written.
+    import meshpivot.gltf as gltf_module
+
     packed, _ = _packed_and_interleaved({}, 2_000)
     src = tmp_path / "in.glb"
     packed.write(src)
+    # The same file with its positions doubled, byte for byte in place (JSON untouched).
+    raw = bytearray(src.read_bytes())
+    data = json.loads(raw[20 : 20 + struct.unpack_from("<I", raw, 12)[0]])
+    at = 20 + struct.unpack_from("<I", raw, 12)[0] + 8 + data["bufferViews"][0].get("byteOffset", 0)
+    doubled = read_accessor(read_document(src), 0) * np.float32(2)
+    raw[at : at + doubled.nbytes] = doubled.astype("<f4").tobytes()
+    other = tmp_path / "other.glb"
+    other.write_bytes(bytes(raw))
+    if how == "replaced while measured":
+        measure_it = gltf_module.measure_document
+
+        def racing(doc: GltfDocument) -> Any:
+            other.replace(src)
+            return measure_it(doc)
+
+        monkeypatch.setattr(gltf_module, "measure_document", racing)
     asset = GltfAsset(src)
     m = asset.measure()
-    p = read_accessor(read_document(src), 0) * np.float32(2)
-    other = build(
-        {"scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
-         "meshes": [{"primitives": [prim({"POSITION": 0})]}], "accessors": [pos(0, p)]},
-        [p],
-    )  # fmt: skip
-    other.write(tmp_path / "other.glb")
-    (tmp_path / "other.glb").replace(src)
+    if how == "replaced after":
+        other.replace(src)
+    elif how == "rewritten in place":
+        st = src.stat()
+        with src.open("r+b") as f:
+            f.write(other.read_bytes())
+        os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
     out = tmp_path / "out.glb"
     asset.write_fitted(compute_fit(m.lo, m.hi, STRETCH), out, STRETCH)
     assert_min_max(Glb.read(out))
+
+
+def test_bounds_with_a_zero_are_read_again() -> None:
+    # Which of 0.0 and -0.0 a reduction keeps is numpy's choice: where a noted bound is
+    # zero, the stored values decide, as they always did.
+    import meshpivot.gltf.bake as bake_module
+
+    values = np.array([[-0.0, 1.0, 2.0], [0.0, 3.0, -0.0], [5.0, 2.0, 0.0]], dtype="<f4")
+    info = accessor_info(build({"accessors": [pos(0, values)]}, [values]), 0)
+    noted = (np.array([0.0, 1.0, -0.0]), np.array([5.0, 3.0, 2.0]))
+    got = bake_module._stored_bounds(info, values, noted)
+    want = bake_module._column_bounds(iter([values]))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+        assert np.signbit(g).tolist() == np.signbit(w).tolist()
+    exact = (np.array([-1.0, 1.0, 2.0]), np.array([5.0, 3.0, 4.0]))
+    assert [b.tolist() for b in bake_module._stored_bounds(info, values, exact)] == [[-1, 1, 2], [5, 3, 4]]
 
 
 @pytest.mark.parametrize("case", ["morphed", "quantized"])

@@ -503,6 +503,53 @@ def test_no_index_check_outlives_a_failed_measurement(monkeypatch: pytest.Monkey
     assert not _checking_threads()
 
 
+@pytest.mark.parametrize("undrawn", ["no vertices", "no instances"])
+def test_an_index_error_of_an_undrawn_primitive_still_comes_first(index_check: str, undrawn: str) -> None:
+    # Node 0's primitive is never bounded; node 1 has a NaN. The index error of node 0
+    # is reported, as when every check ran at once.
+    tri = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype="<f4")
+    nan = tri.copy()
+    nan[1, 0] = np.nan
+    idx = np.array([0, 1, 200], dtype="<u4")
+    node0: dict[str, Any] = {"mesh": 0}
+    extra: dict[str, Any] = {}
+    if undrawn == "no instances":
+        node0["extensions"] = {"EXT_mesh_gpu_instancing": {"attributes": {"TRANSLATION": 3}}}
+        extra = {"extensionsUsed": ["EXT_mesh_gpu_instancing"]}
+        first = acc(0, 3)
+    else:
+        first = {"componentType": 5126, "count": 0, "type": "VEC3"}
+    doc = build(
+        {**extra, "scenes": [{"nodes": [0, 1]}], "nodes": [node0, {"mesh": 1}],
+         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]},
+                    {"primitives": [{"attributes": {"POSITION": 2}}]}],
+         "accessors": [first, acc(1, 3, "SCALAR", 5125), acc(2, 3),
+                       {"componentType": 5126, "count": 0, "type": "VEC3"}]},
+        [tri, idx, nan],
+    )  # fmt: skip
+    with pytest.raises(UnreadableInputError, match="indices reference vertex 200"):
+        measure_document(doc)
+
+
+def test_no_thread_to_be_had_checks_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A process or thread limit: Thread.start raises RuntimeError. The check runs at once.
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(measure, "BACKGROUND_CHECK_MIN", 1)
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    bad = build(
+        {"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
+         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
+         "accessors": [acc(0, 8), acc(1, 3, "SCALAR", 5125)]},
+        [CUBE, np.array([0, 1, 9], dtype="<u4")],
+    )  # fmt: skip
+    with pytest.raises(UnreadableInputError, match="indices reference vertex 9"):
+        measure_document(bad)
+    bad.json["accessors"][1]["count"] = 2  # indices 0 and 1 only
+    assert measure_document(bad).lo.tolist() == [-1, -1, -1]
+
+
 def test_checking_indices_meanwhile_gives_the_corpus_the_same_boxes(
     corpus_models: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,7 +13,6 @@ Modules, one topic each:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +61,7 @@ class GltfAsset(Asset):
             measured = measure_document(self.document)
         except MeshPivotError as exc:
             raise exc.with_path(self.path) from None
-        self._noted = (_files_state(self.document), dict(self.document.stored_bounds))
+        self._noted = (self.document.read_state, dict(self.document.stored_bounds))
         return measured
 
     def write_fitted(self, fit: Fit, dest: Path, options: FitOptions) -> WriteReport:
@@ -92,7 +91,7 @@ class GltfAsset(Asset):
         if options.mode in ("bake", "auto"):
             doc = read_document(self.path)  # a fresh copy to edit
             state, noted = self._noted
-            if state and state == _files_state(doc):  # the same bytes as measured: no need to read them again
+            if state and state == doc.read_state:  # the same files as measured: no need to read them again
                 doc.stored_bounds.update(noted)
             try:
                 baked = bake_fit(doc, fit, dequantize=options.dequantize)
@@ -124,12 +123,3 @@ class GltfAsset(Asset):
         """Drop the document and its memory maps (idempotent)."""
         self._doc = None
 
-
-def _files_state(doc: GltfDocument) -> tuple[Any, ...]:
-    """Device, inode, size and modification time of the files ``doc`` was read from (empty:
-    unknown), to tell whether a second read sees the same bytes."""
-    paths = [doc.path, *(src.path for src in doc.sources if src.kind == "file")]
-    try:
-        return tuple((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) for st in (os.stat(p) for p in paths if p))
-    except OSError:
-        return ()

@@ -37,13 +37,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import MeshPivotError, NonFiniteInputError, NotBakeableError
+from ..errors import MeshPivotError, NotBakeableError
 from ..fit import Fit
 from ..vectors import (
     CHUNK,
     cofactor,
     is_per_axis,
-    referenced_bounds,
     shift_columns,
     transform_directions,
     transform_points,
@@ -834,19 +833,12 @@ def _stored_bounds(
     """Per-column min and max of the accessor view ``src``, decoded, in its own type.
 
     ``noted``: the same, as measuring found them (:attr:`GltfDocument.stored_bounds`), so
-    not read again. Else plain float points take measuring's column-at-a-time pass (faster
-    than reducing strided columns); anything else, or a NaN or an infinity anywhere, takes
-    :func:`_column_bounds`.
+    that the values are not read again; else :func:`_column_bounds` reads them. Where a
+    bound is zero the two may differ in its sign (which of 0.0 and -0.0 a reduction keeps
+    is numpy's choice), so such bounds are read again: the output stays the same bytes.
     """
-    if noted is not None:
+    if noted is not None and np.all(noted[0] != 0) and np.all(noted[1] != 0):
         return noted[0].astype(src.dtype), noted[1].astype(src.dtype)  # float32 values: exact
-    if not info.normalized and info.ncomp == 3 and src.dtype.kind == "f":
-        try:
-            lo, hi = referenced_bounds(src.reshape(-1, 3), None, release=release_pages)
-        except NonFiniteInputError:
-            pass
-        else:
-            return lo.astype(src.dtype), hi.astype(src.dtype)  # float32 to float64 and back: exact
     return _column_bounds(vals for vals, _ in _original_chunks(info, src))
 
 

@@ -354,6 +354,12 @@ def _readonly(arr: Bytes) -> Bytes:
     return view
 
 
+def file_identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """Device, inode, size, modification and change time: what tells a file's bytes apart
+    from those it had (the change time moves on every write, and cannot be set back)."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def _map_file(path: Path, offset: int = 0, length: int | None = None) -> Bytes:
     """Memory-map ``length`` bytes of ``path`` from ``offset`` read-only (empty -> empty array)."""
     size = path.stat().st_size
@@ -361,10 +367,11 @@ def _map_file(path: Path, offset: int = 0, length: int | None = None) -> Bytes:
         length = size - offset
     if length <= 0:
         return _EMPTY
-    st = path.stat()
-    mm = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(length,))
+    with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())  # the file mapped, whatever the path names by now
+        mm = np.memmap(fh, dtype=np.uint8, mode="r", offset=offset, shape=(length,))
     _MAPPED[id(mm)] = mm
-    _MAP_IDS[id(mm)] = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    _MAP_IDS[id(mm)] = file_identity(st)
     out: Bytes = np.ndarray((length,), dtype=np.uint8, buffer=mm)
     return out
 
@@ -374,7 +381,7 @@ def _map_file(path: Path, offset: int = 0, length: int | None = None) -> Bytes:
 _MAPPED: weakref.WeakValueDictionary[int, np.memmap[Any, Any]] = weakref.WeakValueDictionary()
 # What each mapped file was when it was mapped: a file replaced since (same path, new
 # inode or contents) must not be read by path in its place.
-_MAP_IDS: dict[int, tuple[int, int, int, int]] = {}
+_MAP_IDS: dict[int, tuple[int, int, int, int, int]] = {}
 
 
 #: Maps smaller than this keep their pages until they are closed: a madvise call per
@@ -410,7 +417,7 @@ def release_pages(arr: NDArray[Any]) -> None:
             pass
 
 
-def file_region(part: Bytes) -> tuple[str, int, tuple[int, int, int, int]] | None:
+def file_region(part: Bytes) -> tuple[str, int, tuple[int, int, int, int, int]] | None:
     """``(path, offset, identity)`` of the file bytes that ``part`` is a read-only view of, or ``None``."""
     if part.flags.writeable or not part.flags.c_contiguous or part.dtype != np.uint8:
         return None
@@ -476,6 +483,8 @@ class GltfDocument:
         #: by whoever read them all (measuring) for whoever needs them again (baking the
         #: min/max of a per-axis map): float64 copies of the values' own extremes.
         self.stored_bounds: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+        #: What the files read were (see :func:`read_document`); empty: unknown.
+        self.read_state: tuple[tuple[int, ...], ...] = ()
         folder = path.parent if path is not None else Path.cwd()
         buffers = data.get("buffers", [])
         if not isinstance(buffers, list):
@@ -1197,9 +1206,8 @@ def _kernel_copy(fd: int, part: Bytes, at: int) -> int:
     path, offset, ident = region
     done = 0
     with open(path, "rb") as src:
-        st = os.fstat(src.fileno())
-        if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != ident:
-            return 0  # replaced since it was mapped: the map holds the bytes to write
+        if file_identity(os.fstat(src.fileno())) != ident:
+            return 0  # replaced or changed since it was mapped: the map holds the bytes to write
         try:
             while done < len(part):
                 n = os.copy_file_range(src.fileno(), fd, len(part) - done, offset + done, at + done)
@@ -1581,17 +1589,34 @@ def read_document(path: str | Path) -> GltfDocument:
     try:
         with open(p, "rb") as fh:
             head = fh.read(12)
-        size = p.stat().st_size
+            before = file_identity(os.fstat(fh.fileno()))
+        size = before[2]
     except OSError as exc:
         raise UnreadableInputError(f"cannot read: {(exc.strerror or str(exc)).lower()}", p) from None
     try:
         if head[:4] == b"glTF":
-            return _read_glb(p, head, size)
-        if p.suffix.lower() == ".glb":
+            doc = _read_glb(p, head, size)
+        elif p.suffix.lower() == ".glb":
             raise UnreadableInputError(f"not a GLB file: magic is {head[:4]!r}; expected b'glTF'")
-        return _read_gltf(p)
+        else:
+            doc = _read_gltf(p)
     except (UnreadableInputError, UnsupportedInputError) as exc:
         raise exc.with_path(p) from None
+    doc.read_state = _read_state(doc, p, before)
+    return doc
+
+
+def _read_state(doc: GltfDocument, path: Path, before: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """The identities (:func:`file_identity`) of the file and the mapped buffers ``doc`` was
+    read from; empty when the file changed while it was read (nothing then vouches for it)."""
+    try:
+        after = file_identity(os.stat(path))
+    except OSError:
+        return ()
+    if after != before:
+        return ()
+    regions = (file_region(part) for b in doc._buffers for _, part in b.segments)
+    return (before, *(region[2] for region in regions if region is not None))
 
 
 def _parse_json(raw: bytes, what: str) -> dict[str, Any]:

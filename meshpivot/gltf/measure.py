@@ -154,10 +154,15 @@ class _IndexCheck:
         if len(self.indices) < BACKGROUND_CHECK_MIN:
             _check_range(self.indices, n, prim.where)
             return
-        self._thread = threading.Thread(
+        thread = threading.Thread(
             target=self._run, args=(self.indices, n, prim.where), name="meshpivot-index-check", daemon=True
         )
-        self._thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had (a process or thread limit): check at once
+            _check_range(self.indices, n, prim.where)
+        else:
+            self._thread = thread
 
     def _run(self, idx: NDArray[Any], n: int, where: str) -> None:
         try:
@@ -519,19 +524,22 @@ def _node_boxes(doc: GltfDocument, graph: SceneGraph, node: int, counts: dict[st
     boxes: list[Box] = []
     for i in range(len(meshes[mesh].get("primitives", []))):
         local = cache.local(doc, mesh, i, weights)
-        if not local.drawn:
-            continue
-        what = f"{local.prim.where} (node {node})"
-        if skin is not None:
-            posed = skinned_points(doc, graph, local.prim, skin, *local.referenced())
-            boxes.append(point_bounds(posed, what=what))
-            counts["drawn_vertices"] += len(local.points)
-        elif instances is not None:
-            boxes.extend(_instance_boxes(local, graph.world[node], instances, what))
-            counts["drawn_vertices"] += len(local.points) * len(instances)
-        else:
-            boxes.append(_rigid_box(local, graph.world[node], what))
-            counts["drawn_vertices"] += len(local.points)
+        if local.drawn:
+            what = f"{local.prim.where} (node {node})"
+            if skin is not None:
+                posed = skinned_points(doc, graph, local.prim, skin, *local.referenced())
+                boxes.append(point_bounds(posed, what=what))
+                counts["drawn_vertices"] += len(local.points)
+            elif instances is not None:
+                boxes.extend(_instance_boxes(local, graph.world[node], instances, what))
+                counts["drawn_vertices"] += len(local.points) * len(instances)
+            else:
+                boxes.append(_rigid_box(local, graph.world[node], what))
+                counts["drawn_vertices"] += len(local.points)
+        # A primitive's index error comes before anything the next one may find, as when
+        # the check ran at once (bounding waits for it too; an undrawn one, or one with no
+        # instances, would not).
+        local.check.wait()
     return boxes
 
 
