@@ -561,3 +561,89 @@ def test_obj_parse_is_the_same_with_comments_on_any_line(
     assert parsed[0] == parsed[1]
     used = {i - 1 for i, _, _ in corners}  # -(7 - i) after six vertices is vertex i too
     assert parsed[0][1] == [i in used for i in range(6)]
+
+
+def _obj_line(odd: bool) -> st.SearchStrategy[str]:
+    """One OBJ line: plain, or (``odd``) with what the bulk scan must read as the careful
+    one does, or leave to it: odd blanks, signs, non-numbers, comments, continuations."""
+
+    def pick(plain: list[str], unusual: list[str]) -> st.SearchStrategy[str]:
+        return st.sampled_from(plain + unusual) if odd else st.sampled_from(plain)
+
+    gap = pick([" ", "\t", "  ", " \t"], ["\x0b", "\xa0"])
+    num = st.floats(allow_nan=odd, allow_infinity=odd, width=32).map(repr) | pick(
+        ["0", "-0", "1e-3", "+2", ".5", "7.", "1E+05", "4.9e-324", "1e500", "0.30000000000000004"],
+        ["1_0", "0x1p3", "1e", "1-2", "--1", "1..2", "x", "nan"],
+    )
+    corner = st.tuples(
+        pick(["1", "2", "3", "007", "99"], ["0", "-1", "+2", "", "a", "1a", "12345678901234567890"]),
+        pick(["", "/1", "//2", "/3/4"], ["/", "/x"]),
+    ).map("".join)
+    statement = st.one_of(
+        st.tuples(
+            pick(["v", "vn"], ["V", "vt", "v1"]), st.lists(st.tuples(gap, num), min_size=0 if odd else 3, max_size=7)
+        ).map(lambda t: t[0] + "".join(g + n for g, n in t[1])),
+        st.tuples(pick(["f", "l", "p"], ["fo"]), st.lists(st.tuples(gap, corner), max_size=5)).map(
+            lambda t: t[0] + "".join(g + c for g, c in t[1])
+        ),
+        pick(
+            ["o thing", "o", "g group", "s 1", "s off", "usemtl m", "mtllib a.mtl", "mtllib  b c.mtl ", "mtllib",
+             "curv 0 1 1 2", "curv2 1 2", "surf 0 1 0 1 1 2", "cstype bezier", "# comment", "", "  ", "\t# c",
+             "vt 0 0"],
+            [],
+        ),
+    )  # fmt: skip
+    return st.tuples(
+        pick([""], [" ", "\t"]),
+        statement,
+        pick(["", "", " "], [" # tail", "\\"]),
+        pick(["\n", "\n", "\r\n", "\r"], ["\x0c", "\x85"]),
+    ).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.booleans().flatmap(lambda odd: st.lists(_obj_line(odd), max_size=14)), st.booleans())
+def test_obj_bulk_scan_reads_what_the_careful_scan_reads(lines: list[str], last_newline: bool) -> None:
+    # Whenever the bulk scan answers, it is the careful scan's answer, value for value and
+    # bit for bit; files the careful scan refuses, the bulk scan leaves to it.
+    from meshpivot.formats.obj import _bulk_scan, _careful_scan, _check_references, _logical_lines
+
+    text = "".join(lines)
+    if not last_newline:
+        text = text.rstrip("\n")
+    logical = _logical_lines(text)
+    path = Path("x.obj")
+    try:
+        careful = _careful_scan(logical, path)
+    except UnreadableInputError as exc:
+        careful = str(exc)
+    bulk = _bulk_scan(text.encode("latin-1"), text, logical)
+    if bulk is None:
+        return
+    try:  # what read_obj checks after either scan
+        _check_references(bulk.max_positive, len(bulk.positions), path)
+    except UnreadableInputError as exc:
+        assert careful == str(exc), text
+        return
+    assert not isinstance(careful, str), (careful, text)
+    for name in ("positions", "v_lines", "normals", "vn_lines", "used"):
+        a, b = getattr(careful, name), getattr(bulk, name)
+        assert (a.dtype, a.shape, a.tobytes()) == (b.dtype, b.shape, b.tobytes()), (name, text)
+    assert (careful.max_positive, careful.counts, careful.objects, careful.freeform, careful.mtllibs) == (
+        bulk.max_positive, bulk.counts, bulk.objects, bulk.freeform, bulk.mtllibs
+    ), text
+
+
+def test_obj_bulk_scan_takes_plain_files_and_leaves_odd_ones() -> None:
+    # The property above holds trivially if the bulk scan declines everything.
+    from meshpivot.formats.obj import _bulk_scan, _logical_lines
+
+    def scanned(text: str) -> bool:
+        return _bulk_scan(text.encode("latin-1"), text, _logical_lines(text)) is not None
+
+    plain = "# exported\nmtllib a.mtl\no box\nv 0 0 0\nv 1 0 0 0.5 0.5 0.5\nv 0 1 0\nvn 0 0 1\nvt 0 0\n"
+    assert scanned(plain + "usemtl m\ns 1\nf 1/1/1 2/1/1 3//1\nl 1 2\np 3\n")
+    assert scanned(plain.replace("\n", "\r\n") + "f 1 2 3")
+    for odd in ["f -1 -2 -3\n", "f 1 2 3 # tail\n", " f 1 2 3\n", "f 0 1 2\n", "v 1 2\n", "v nan 0 0\n",
+                "f 1\\\n 2 3\n", "f +1 2 3\n", "f 1\xa02 3\n", "v\xa01 2 3\n", "mtllib b.mtl # c\n"]:  # fmt: skip
+        assert not scanned(plain + odd), odd

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -225,6 +227,22 @@ def _three(tokens: list[str], lineno: int, keyword: str, what: str, path: Path) 
         ) from None
 
 
+@dataclass
+class _Scan:
+    """What a pass over the logical lines finds (:func:`_careful_scan`, :func:`_bulk_scan`)."""
+
+    positions: NDArray[np.float64]
+    v_lines: NDArray[np.intp]
+    normals: NDArray[np.float64]
+    vn_lines: NDArray[np.intp]
+    used: NDArray[np.intp]  # 1-based vertex numbers of element corners, negative ones resolved
+    max_positive: int  # the largest positive number written (0: none)
+    counts: dict[str, int]  # faces, lines, points: element statements
+    objects: int
+    freeform: int
+    mtllibs: list[str]
+
+
 def read_obj(path: Path) -> ObjFile:
     """Read and parse an OBJ file.
 
@@ -248,7 +266,54 @@ def read_obj(path: Path) -> ObjFile:
         raise UnreadableInputError(f"cannot read: {exc.strerror or exc}", path) from None
     prefix, codec, text = _decode(raw, path)
     lines = _logical_lines(text)
+    scan = (_bulk_scan(raw[len(prefix) :], text, lines) if codec == "latin-1" else None) or _careful_scan(
+        lines, path
+    )
 
+    n = len(scan.positions)
+    _check_references(scan.max_positive, n, path)
+    referenced = np.zeros(n, dtype=bool)
+    referenced[scan.used - 1] = True  # ``used`` holds 1-based indices
+    notes = []
+    if scan.freeform:
+        notes.append(
+            f"{scan.freeform} free-form curves/surfaces are not measured (their control points are moved)"
+        )
+    counts = scan.counts
+    out_counts = {
+        "vertices": n,
+        "faces": counts["faces"],
+        "meshes": max(scan.objects, 1) if (n and (any(counts.values()))) else (1 if n else 0),
+    }
+    if counts["lines"]:
+        out_counts["lines"] = counts["lines"]
+    if counts["points"]:
+        out_counts["points"] = counts["points"]
+    if len(scan.normals):
+        out_counts["normals"] = len(scan.normals)
+    return ObjFile(
+        path=path,
+        prefix=prefix,
+        codec=codec,
+        lines=lines,
+        positions=scan.positions,
+        v_lines=scan.v_lines,
+        normals=scan.normals,
+        vn_lines=scan.vn_lines,
+        referenced=referenced,
+        counts=out_counts,
+        mtllibs=scan.mtllibs,
+        notes=notes,
+    )
+
+
+def _check_references(max_positive: int, n: int, path: Path) -> None:
+    if max_positive > n:
+        raise UnreadableInputError(f"an element refers to vertex {max_positive}, but the file defines only {n}", path)
+
+
+def _careful_scan(lines: list[str], path: Path) -> _Scan:
+    """Every logical line in turn, with the messages (and line numbers) of malformed ones."""
     positions: list[list[float]] = []
     v_lines: list[int] = []
     normals: list[list[float]] = []
@@ -320,45 +385,177 @@ def read_obj(path: Path) -> ObjFile:
             rest = statement.strip()[len("mtllib") :].strip()
             if rest:
                 mtllibs.append(rest)
-
-    n = len(positions)
-    if max_positive > n:
-        raise UnreadableInputError(
-            f"an element refers to vertex {max_positive}, but the file defines only {n}", path
-        )
-    referenced = np.zeros(n, dtype=bool)
-    if used:
-        referenced[np.asarray(used, dtype=np.intp) - 1] = True  # ``used`` holds 1-based indices
-    notes = []
-    if freeform:
-        notes.append(
-            f"{freeform} free-form curves/surfaces are not measured (their control points are moved)"
-        )
-    out_counts = {
-        "vertices": n,
-        "faces": counts["faces"],
-        "meshes": max(objects, 1) if (n and (any(counts.values()))) else (1 if n else 0),
-    }
-    if counts["lines"]:
-        out_counts["lines"] = counts["lines"]
-    if counts["points"]:
-        out_counts["points"] = counts["points"]
-    if normals:
-        out_counts["normals"] = len(normals)
-    return ObjFile(
-        path=path,
-        prefix=prefix,
-        codec=codec,
-        lines=lines,
+    _check_references(max_positive, len(positions), path)  # before numbers too large for an array
+    return _Scan(
         positions=np.array(positions, dtype=np.float64).reshape(-1, 3),
         v_lines=np.array(v_lines, dtype=np.intp),
         normals=np.array(normals, dtype=np.float64).reshape(-1, 3),
         vn_lines=np.array(vn_lines, dtype=np.intp),
-        referenced=referenced,
-        counts=out_counts,
+        used=np.asarray(used, dtype=np.intp),
+        max_positive=max_positive,
+        counts=counts,
+        objects=objects,
+        freeform=freeform,
         mtllibs=mtllibs,
-        notes=notes,
     )
+
+
+def _byte_table(chars: bytes) -> NDArray[np.bool_]:
+    table = np.zeros(256, dtype=bool)
+    table[np.frombuffer(chars, dtype=np.uint8)] = True
+    return table
+
+
+_BLANK = _byte_table(b" \t\r\n")
+# Whitespace of str.split() and line breaks of str.splitlines() other than those, and the
+# backslash of a continued line: where one is, the bulk scan does not go.
+_ODD = _byte_table(b"\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\\")
+_DECIMAL = _byte_table(b"0123456789eE+-. \t\r\n")  # no letter: no nan, inf or hexadecimal
+_SPACE = ord(" ")
+_MAX_DIGITS = 18  # a vertex number int64 holds
+
+
+def _bulk_scan(body: bytes, text: str, lines: list[str]) -> _Scan | None:
+    """:func:`_careful_scan` of plain text in bulk, or ``None`` where it could differ.
+
+    Plain: comments only on lines of their own, no backslash, no statement after a blank
+    at the start of a line, no whitespace or line break but space, tab, CR and LF, every
+    ``v``/``vn`` line with at least three numbers written in digits (no ``nan``), every
+    element corner a plain positive number (no relative ``-1``). ``body`` holds the bytes
+    of ``text``, one per character. Lines are sorted by their first bytes, and the bytes
+    of each kind gathered and read at once (numbers by ``numpy.fromstring``, correctly
+    rounded as ``float`` is): no statement costs a turn of a Python loop. ``None`` sends
+    the file to the careful scan, which also words any error.
+    """
+    data = np.frombuffer(body, dtype=np.uint8)
+    if not lines or _ODD[data].any():
+        return None
+    size = np.fromiter(map(len, lines), dtype=np.intp, count=len(lines))
+    start = np.cumsum(size) - size
+    commented = np.unique(np.searchsorted(start, np.flatnonzero(data == ord("#")), side="right") - 1)
+    if not all(lines[k].lstrip(" \t").startswith("#") for k in commented):
+        return None  # a comment after a statement: the careful scan cuts it off
+    padded = np.concatenate([data, np.frombuffer(b"\n\n\n", dtype=np.uint8)])
+    heads = (padded[start], padded[start + 1], padded[start + 2])
+
+    def after(keyword: bytes) -> NDArray[np.intp]:
+        """The lines whose first token is ``keyword``."""
+        mask = _BLANK[heads[len(keyword)]]
+        for k, byte in enumerate(keyword):
+            mask &= heads[k] == byte
+        return np.flatnonzero(mask)
+
+    leading = np.flatnonzero(_BLANK[heads[0]])
+    if any(lines[k].strip() and not lines[k].lstrip(" \t").startswith("#") for k in leading):
+        return None  # a statement after a blank: the careful scan reads it
+    v_at, vn_at = after(b"v"), after(b"vn")
+    element_at = {name: after(keyword.encode()) for keyword, name in _ELEMENT_COUNTS.items()}
+    kind = np.zeros(len(lines), dtype=np.uint8)  # 1: v, 2: vn, 3: an element
+    kind[v_at], kind[vn_at] = 1, 2
+    for at in element_at.values():
+        kind[at] = 3
+    per_byte = np.repeat(kind, size)
+    positions = _bulk_three(data, per_byte == 1, size[v_at], 1)
+    normals = _bulk_three(data, per_byte == 2, size[vn_at], 2)
+    used = _bulk_corners(data, per_byte == 3, size[np.flatnonzero(kind == 3)])
+    if positions is None or normals is None or used is None:
+        return None
+    freeform = 0
+    mtllibs: list[str] = []
+    for k in np.flatnonzero(_byte_table(b"cms")[heads[0]]):
+        keyword = lines[k].split(None, 1)[0]
+        if keyword in _FREEFORM:
+            freeform += 1
+        elif keyword == "mtllib":
+            rest = lines[k].strip()[len("mtllib") :].strip()
+            if rest:
+                mtllibs.append(rest)
+    return _Scan(
+        positions=positions,
+        v_lines=v_at.astype(np.intp),
+        normals=normals,
+        vn_lines=vn_at.astype(np.intp),
+        used=used,
+        max_positive=int(used.max()) if len(used) else 0,
+        counts={name: len(at) for name, at in element_at.items()},
+        objects=len(after(b"o")),
+        freeform=freeform,
+        mtllibs=mtllibs,
+    )
+
+
+def _gather(data: NDArray[np.uint8], mask: NDArray[np.bool_], sizes: NDArray[np.intp], skip: int) -> tuple[
+    NDArray[np.uint8], NDArray[np.intp], NDArray[np.bool_]
+]:
+    """The bytes of the lines ``mask`` marks (of ``sizes``), their keywords (``skip``
+    bytes) blanked; where each line starts in them; where each token starts."""
+    out = data[mask]
+    starts = np.cumsum(sizes) - sizes
+    for k in range(skip):
+        out[starts + k] = _SPACE
+    blank = _BLANK[out]
+    token = ~blank
+    token[1:] &= blank[:-1]
+    return out, starts, token
+
+
+def _fromstring(raw: NDArray[np.uint8], dtype: type[np.generic], count: int) -> NDArray[Any] | None:
+    """The ``count`` numbers of the blank-separated ``raw`` text; ``None`` unless there are
+    exactly that many (one per token: ``1-2`` reads as two, ``1e`` not at all)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # older numpy warns where newer raises
+        try:
+            values = np.fromstring(raw.tobytes(), dtype=dtype, sep=" ")
+        except ValueError:
+            return None
+    return values if len(values) == count else None
+
+
+def _bulk_three(
+    data: NDArray[np.uint8], mask: NDArray[np.bool_], sizes: NDArray[np.intp], skip: int
+) -> NDArray[np.float64] | None:
+    """The first three numbers after the keyword (``skip`` bytes) of each line ``mask``
+    marks (``None``: a line has fewer, or one is not a plain decimal number)."""
+    if len(sizes) == 0:
+        return np.zeros((0, 3))
+    raw, starts, token = _gather(data, mask, sizes, skip)
+    if not _DECIMAL[raw].all():
+        return None
+    per_line = np.add.reduceat(token, starts, dtype=np.intp)
+    if per_line.min() < 3:
+        return None
+    values = _fromstring(raw, np.float64, int(per_line.sum()))
+    if values is None:
+        return None
+    first = np.cumsum(per_line) - per_line
+    return values[first[:, None] + np.arange(3)]
+
+
+def _bulk_corners(data: NDArray[np.uint8], mask: NDArray[np.bool_], sizes: NDArray[np.intp]) -> NDArray[np.intp] | None:
+    """The vertex number of every corner of the element lines ``mask`` marks: the digits
+    that open the corner, up to a blank or a slash (``None``: a corner opens otherwise,
+    with a sign say, or its number is 0 or longer than 18 digits)."""
+    if len(sizes) == 0:
+        return np.zeros(0, dtype=np.intp)
+    raw, _, token = _gather(data, mask, sizes, 1)
+    at = np.flatnonzero(token)
+    text = np.concatenate([raw, np.full(_MAX_DIGITS + 1, _SPACE, dtype=np.uint8)])
+    value = np.zeros(len(at), dtype=np.int64)
+    digits = np.zeros(len(at), dtype=np.intp)
+    going = np.ones(len(at), dtype=bool)
+    for d in range(_MAX_DIGITS + 1):  # digit by digit, every corner at once
+        c = text[at + d]
+        going &= (c >= ord("0")) & (c <= ord("9"))
+        if not going.any():
+            break
+        if d == _MAX_DIGITS:
+            return None
+        value[going] = value[going] * 10 + (c[going] - ord("0"))
+        digits += going
+    end = text[at + digits]
+    if len(at) and (digits.min() == 0 or not (_BLANK[end] | (end == ord("/"))).all() or value.min() < 1):
+        return None
+    return value.astype(np.intp)
 
 
 # --- sidecar files -----------------------------------------------------------------
