@@ -647,3 +647,33 @@ def test_obj_bulk_scan_takes_plain_files_and_leaves_odd_ones() -> None:
     for odd in ["f -1 -2 -3\n", "f 1 2 3 # tail\n", " f 1 2 3\n", "f 0 1 2\n", "v 1 2\n", "v nan 0 0\n",
                 "f 1\\\n 2 3\n", "f +1 2 3\n", "f 1\xa02 3\n", "v\xa01 2 3\n", "mtllib b.mtl # c\n"]:  # fmt: skip
         assert not scanned(plain + odd), odd
+
+
+def test_obj_bulk_scan_leaves_a_number_older_numpy_reads_in_part(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # numpy before 2.3 reads "1e" as 1.0 and only warns (newer raises): the careful scan
+    # then words the error, as it does on any numpy.
+    import warnings
+
+    from meshpivot.formats.obj import _bulk_scan, _logical_lines, read_obj
+
+    real = np.fromstring
+
+    def lenient(text: bytes, dtype: object = float, sep: str = "") -> np.ndarray:
+        try:
+            return real(text, dtype=dtype, sep=sep)
+        except ValueError:
+            warnings.warn("string or file could not be read to its end", DeprecationWarning, stacklevel=2)
+            head = text.decode("latin-1").rsplit("e", 1)[0]
+            return real(head, dtype=dtype, sep=sep)
+
+    monkeypatch.setattr(np, "fromstring", lenient)
+    text = "v 0 0 0\nv 1 2 0.5e\np 1 2\n"
+    assert _bulk_scan(text.encode("latin-1"), text, _logical_lines(text)) is None
+    with pytest.warns(DeprecationWarning):  # the stand-in behaves as older numpy does
+        assert lenient(b"0 0 0 1 2 0.5e", dtype=np.float64, sep=" ").tolist() == [0, 0, 0, 1, 2, 0.5]
+    path = tmp_path / "in.obj"
+    path.write_text(text)
+    with pytest.raises(UnreadableInputError, match=r"line 2: 'v' needs three numbers x y z, got 'v 1 2 0.5e'"):
+        read_obj(path)

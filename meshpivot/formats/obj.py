@@ -432,11 +432,13 @@ def _bulk_scan(body: bytes, text: str, lines: list[str]) -> _Scan | None:
         return None
     size = np.fromiter(map(len, lines), dtype=np.intp, count=len(lines))
     start = np.cumsum(size) - size
-    commented = np.unique(np.searchsorted(start, np.flatnonzero(data == ord("#")), side="right") - 1)
-    if not all(lines[k].lstrip(" \t").startswith("#") for k in commented):
-        return None  # a comment after a statement: the careful scan cuts it off
     padded = np.concatenate([data, np.frombuffer(b"\n\n\n", dtype=np.uint8)])
     heads = (padded[start], padded[start + 1], padded[start + 2])
+    commented = np.searchsorted(start, np.flatnonzero(data == ord("#")), side="right") - 1
+    commented = commented[np.r_[True, commented[1:] != commented[:-1]]] if len(commented) else commented
+    indented = commented[heads[0][commented] != ord("#")]  # a line that opens with "#" is a comment
+    if not all(lines[k].lstrip(" \t").startswith("#") for k in indented):
+        return None  # a comment after a statement: the careful scan cuts it off
 
     def after(keyword: bytes) -> NDArray[np.intp]:
         """The lines whose first token is ``keyword``."""
@@ -455,10 +457,12 @@ def _bulk_scan(body: bytes, text: str, lines: list[str]) -> _Scan | None:
     for at in element_at.values():
         kind[at] = 3
     per_byte = np.repeat(kind, size)
+    used = _bulk_corners(data, per_byte == 3, size[np.flatnonzero(kind == 3)])
+    if used is None:
+        return None  # first: relative indices are the likeliest reason to leave
     positions = _bulk_three(data, per_byte == 1, size[v_at], 1)
     normals = _bulk_three(data, per_byte == 2, size[vn_at], 2)
-    used = _bulk_corners(data, per_byte == 3, size[np.flatnonzero(kind == 3)])
-    if positions is None or normals is None or used is None:
+    if positions is None or normals is None:
         return None
     freeform = 0
     mtllibs: list[str] = []
@@ -503,10 +507,11 @@ def _fromstring(raw: NDArray[np.uint8], dtype: type[np.generic], count: int) -> 
     """The ``count`` numbers of the blank-separated ``raw`` text; ``None`` unless there are
     exactly that many (one per token: ``1-2`` reads as two, ``1e`` not at all)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # older numpy warns where newer raises
+        # numpy before 2.3 stops at a token it cannot read and only warns: an error here too.
+        warnings.simplefilter("error", DeprecationWarning)
         try:
             values = np.fromstring(raw.tobytes(), dtype=dtype, sep=" ")
-        except ValueError:
+        except (ValueError, DeprecationWarning):
             return None
     return values if len(values) == count else None
 
