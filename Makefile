@@ -18,7 +18,10 @@ NODE_STAMP := node_modules/.meshpivot-installed
 PYTEST_ARGS ?=
 # Byte-compile the package as a wheel install would: an editable install never does, and
 # with PYTHONDONTWRITEBYTECODE set every command would compile it again (~40 ms at start-up).
-COMPILE = $(PY) -m compileall -q meshpivot
+# Forced (-f): compileall keeps a .pyc whose source changed within the same second (it
+# compares whole seconds, the import system also the size), and each import would then
+# compile that module again.
+COMPILE = $(PY) -m compileall -q -f meshpivot
 
 SAMPLES := samples/chair.glb samples/chair.obj samples/chair.mtl
 

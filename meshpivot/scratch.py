@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,7 +100,7 @@ def sweep_unlocked(parent: Path, prefix: str) -> None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if os.stat(entry.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
-                shutil.rmtree(entry.path, ignore_errors=True)
+                _remove_tree(entry.path)
         except OSError:
             pass  # held by a live run, or no locks here
         finally:
@@ -151,6 +150,12 @@ def locked_folder(
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        _remove_tree(path)
         if lock is not None:
             os.close(lock)  # after the folder is gone: a sweeper never sees it unlocked
+
+
+def _remove_tree(path: str | os.PathLike[str]) -> None:
+    import shutil  # only cleaning needs it: verify and inspect start without it
+
+    shutil.rmtree(path, ignore_errors=True)

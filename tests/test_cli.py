@@ -795,13 +795,14 @@ def test_importing_the_cli_module_does_not_load_numpy() -> None:
 @pytest.mark.parametrize("files", [1, 3])
 def test_verify_of_gltf_loads_no_pool_or_scratch_machinery(tmp_path: Path, files: int) -> None:
     # Start-up is most of a verify: it imports neither the executor pool nor what only
-    # writing needs (tempfile), serially and on a batch run with --jobs 2 alike.
+    # writing needs (tempfile, shutil: argparse's default help layout imports shutil too),
+    # serially and on a batch run with --jobs 2 alike.
     paths = [str(shutil.copy(SAMPLES / "chair.glb", tmp_path / f"in{k}.glb")) for k in range(files)]
     code = (
         "import sys\n"
         "from meshpivot.cli import main\n"
         f"code = main(['verify', *{paths!r}, '--jobs', '2', '-q'])\n"
-        "heavy = ('multiprocessing', 'concurrent.futures', 'tempfile', 'xml.etree.ElementTree', 'trimesh')\n"
+        "heavy = ('multiprocessing', 'concurrent.futures', 'tempfile', 'shutil', 'xml.etree.ElementTree', 'trimesh')\n"
         "print(code in (0, 1), sorted(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)

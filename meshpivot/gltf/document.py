@@ -26,7 +26,6 @@ import json
 import math
 import mmap
 import os
-import shutil
 import struct
 import threading
 import weakref
@@ -1097,6 +1096,8 @@ def _guess_image_mime(name: str) -> str:
 
 def _copy(src: Path, dst: Path) -> None:
     if src.resolve() != dst.resolve():
+        import shutil  # only writing copies files: reading starts without it
+
         shutil.copyfile(src, dst)
 
 
