@@ -762,7 +762,7 @@ def build_report(b: Bench, sizes: list[str], info: dict[str, str], gt_note: str 
     s1, s2 = b.median(SPIN1, "ceiling"), b.median(SPIN2, "ceiling")
     n0, n1, n2 = (b.median(t, "ceiling") for t in (SPIN_NP0, SPIN_NP1, SPIN_NP2))
     # Each process does the whole work: two get twice as much done.
-    ceiling, np_ceiling = (None if g is None else 2 * g for g in (net_gain(s1, s2, 0.0), net_gain(n1, n2, n0)))
+    ceiling, np_ceiling = (None if g is None else 2 * g for g in (ratio(s1, s2), net_gain(n1, n2, n0)))
     for t, w in ((SPIN1, s1), (SPIN2, s2), (SPIN_NP0, n0), (SPIN_NP1, n1), (SPIN_NP2, n2)):
         add(f"| {t} | {fmt(w)} | | | |")
     add("")

@@ -301,8 +301,8 @@ def _has_magic(item: str) -> bool:
     return _GLOB_MAGIC.search(item) is not None
 
 
-def _known(path: Path) -> bool:
-    return path.suffix.lower() in KNOWN_EXTENSIONS
+def _known(path: str | Path) -> bool:
+    return os.path.splitext(path)[1].lower() in KNOWN_EXTENSIONS
 
 
 def _walk(folder: Path) -> list[Path]:
@@ -317,7 +317,7 @@ def _walk(folder: Path) -> list[Path]:
         found += [
             ((*parts, f), os.path.join(root, f))
             for f in files
-            if not f.startswith(".") and os.path.splitext(f)[1].lower() in KNOWN_EXTENSIONS
+            if not f.startswith(".") and _known(f)
         ]
     found.sort()
     return [Path(path) for _, path in found]
@@ -695,8 +695,6 @@ def _run_pool(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | Non
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context(_START_METHOD)
-    if _START_METHOD == "fork":
-        _load_before_fork(tasks)
     pending = deque(range(len(tasks)))
     while pending:
         suspects: list[int] = []

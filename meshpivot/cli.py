@@ -360,13 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
-    raw = _Help
     p = sub.add_parser(
         "apply",
         help="write a copy of an asset fitted to a size and pivot",
         description="Fit the asset IN to a target size and pivot and write it to OUT.",
         epilog=_APPLY_EPILOG,
-        formatter_class=raw,
+        formatter_class=_Help,
     )
     p.add_argument("input", metavar="IN", help=f"input file ({_FORMATS})")
     p.add_argument("output", metavar="OUT", help="output file; its extension picks the format")
@@ -401,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Draw FILE as a PNG: front, side and top orthographic views with the bounding box and its "
         "sizes in metres, the origin, the requested pivot and the ground plane, and the verdict of verify.",
         epilog=_PREVIEW_EPILOG,
-        formatter_class=raw,
+        formatter_class=_Help,
     )
     p.add_argument("input", metavar="FILE", help=f"file to draw ({_FORMATS})")
     p.add_argument("-o", "--output", metavar="OUT.png", required=True, help="the PNG to write")
@@ -413,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="check that a file has the size and pivot asked for",
         description="Measure each PATH and check it against a request (exit 0 ok, 1 failed).",
         epilog=_VERIFY_EPILOG,
-        formatter_class=raw,
+        formatter_class=_Help,
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help=f"files ({_FORMATS}), folders or glob patterns")
     _add_spec_flags(p, manifest=True)
@@ -436,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="show sizes, bounds, where the origin is, and counts",
         description="Measure each PATH and describe it.",
         epilog=_INSPECT_EPILOG,
-        formatter_class=raw,
+        formatter_class=_Help,
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help=f"files ({_FORMATS}), folders or glob patterns")
     p.add_argument("--json", action="store_true", help="print the result as JSON (JSON Lines for many files)")

@@ -1010,15 +1010,13 @@ def _write_png(image: Image.Image, out_png: str | Path) -> Path:
         raise OutputError(f"cannot write the picture: folder {str(folder)!r} does not exist", out)
     try:
         # Staged like apply's output: a killed run's folder is removed by the next run here.
-        with locked_folder(STAGING_PREFIX, folder, failure="cannot write the picture") as staging:
+        with locked_folder(STAGING_PREFIX, folder, failure="cannot write the picture", about=out) as staging:
             tmp = staging / out.name
             with open(tmp, "wb") as f:
                 image.save(f, format="PNG", optimize=False, compress_level=6)
             os.replace(tmp, out)
     except OSError as exc:
         raise OutputError(f"cannot write the picture: {exc.strerror or exc}", out) from None
-    except OutputError as exc:  # no staging folder there: the picture is what could not be written
-        raise OutputError(exc.message, out) from None
     return out
 
 

@@ -126,7 +126,11 @@ def lock_folder(folder: Path) -> int | None:
 
 @contextmanager
 def locked_folder(
-    prefix: str, parent: Path | None = None, *, failure: str = "cannot make a working folder here"
+    prefix: str,
+    parent: Path | None = None,
+    *,
+    failure: str = "cannot make a working folder here",
+    about: Path | None = None,
 ) -> Iterator[Path]:
     """A private folder for the ``with`` block, removed after it (default parent: the temporary folder).
 
@@ -136,8 +140,8 @@ def locked_folder(
     Raises
     ------
     OutputError
-        ``failure: reason``, about ``parent``, when the folder cannot be made (a folder
-        that is not writable, a full disk).
+        ``failure: reason``, about ``about`` (default: ``parent``), when the folder
+        cannot be made (a folder that is not writable, a full disk).
     """
     import tempfile
 
@@ -146,7 +150,7 @@ def locked_folder(
     try:
         path, lock = make_locked_folder(where, prefix)
     except OSError as exc:
-        raise OutputError(f"{failure}: {exc.strerror or exc}", where) from None
+        raise OutputError(f"{failure}: {exc.strerror or exc}", about or where) from None
     try:
         yield path
     finally:

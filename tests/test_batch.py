@@ -599,8 +599,7 @@ def test_stopping_early_stops_the_workers(twenty: list[Path], deadline: None) ->
 def test_workers_that_die_outside_any_file_are_an_internal_error(
     twenty: list[Path], monkeypatch: pytest.MonkeyPatch, deadline: None
 ) -> None:
-    if batch._START_METHOD != "fork":
-        pytest.skip("workers are forked only on Linux")
+    _forked_only()
     started = []
     fork = os.fork
 
@@ -746,8 +745,7 @@ def test_a_record_that_cannot_be_sent_is_reported_for_its_file(
 
 
 def test_workers_left_to_exit_on_their_own_are_reaped(twenty: list[Path], deadline: None) -> None:
-    if batch._START_METHOD != "fork":
-        pytest.skip("workers are forked only on Linux")
+    _forked_only()
     verify_many(twenty[:4], OPTIONS, jobs=2)
     left = list(batch._unreaped)
     deadline = time.monotonic() + 30

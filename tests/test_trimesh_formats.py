@@ -617,7 +617,7 @@ def test_obj_bulk_scan_reads_what_the_careful_scan_reads(lines: list[str], last_
         careful = _careful_scan(logical, path)
     except UnreadableInputError as exc:
         careful = str(exc)
-    bulk = _bulk_scan(text.encode("latin-1"), text, logical)
+    bulk = _bulk_scan(text.encode("latin-1"), logical)
     if bulk is None:
         return
     try:  # what read_obj checks after either scan
@@ -639,7 +639,7 @@ def test_obj_bulk_scan_takes_plain_files_and_leaves_odd_ones() -> None:
     from meshpivot.formats.obj import _bulk_scan, _logical_lines
 
     def scanned(text: str) -> bool:
-        return _bulk_scan(text.encode("latin-1"), text, _logical_lines(text)) is not None
+        return _bulk_scan(text.encode("latin-1"), _logical_lines(text)) is not None
 
     plain = "# exported\nmtllib a.mtl\no box\nv 0 0 0\nv 1 0 0 0.5 0.5 0.5\nv 0 1 0\nvn 0 0 1\nvt 0 0\n"
     assert scanned(plain + "usemtl m\ns 1\nf 1/1/1 2/1/1 3//1\nl 1 2\np 3\n")
@@ -670,7 +670,7 @@ def test_obj_bulk_scan_leaves_a_number_older_numpy_reads_in_part(
 
     monkeypatch.setattr(np, "fromstring", lenient)
     text = "v 0 0 0\nv 1 2 0.5e\np 1 2\n"
-    assert _bulk_scan(text.encode("latin-1"), text, _logical_lines(text)) is None
+    assert _bulk_scan(text.encode("latin-1"), _logical_lines(text)) is None
     with pytest.warns(DeprecationWarning):  # the stand-in behaves as older numpy does
         assert lenient(b"0 0 0 1 2 0.5e", dtype=np.float64, sep=" ").tolist() == [0, 0, 0, 1, 2, 0.5]
     path = tmp_path / "in.obj"

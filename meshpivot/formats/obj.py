@@ -152,7 +152,7 @@ def _replace_rows(lines: list[str], where: NDArray[np.intp], values: NDArray[np.
     ``0``), all at once; a line with a comment or a backslash goes through
     :func:`_replace_numbers`, which finds its tokens the careful way.
     """
-    numbers = values.astype(np.float64).reshape(-1).tolist()
+    numbers = values.reshape(-1).tolist()
     texts = list(map(format_float, numbers))
     match = _THREE.match
     for i, k in enumerate(where.tolist()):
@@ -266,7 +266,7 @@ def read_obj(path: Path) -> ObjFile:
         raise UnreadableInputError(f"cannot read: {exc.strerror or exc}", path) from None
     prefix, codec, text = _decode(raw, path)
     lines = _logical_lines(text)
-    scan = (_bulk_scan(raw[len(prefix) :], text, lines) if codec == "latin-1" else None) or _careful_scan(
+    scan = (_bulk_scan(memoryview(raw)[len(prefix) :], lines) if codec == "latin-1" else None) or _careful_scan(
         lines, path
     )
 
@@ -415,14 +415,14 @@ _SPACE = ord(" ")
 _MAX_DIGITS = 18  # a vertex number int64 holds
 
 
-def _bulk_scan(body: bytes, text: str, lines: list[str]) -> _Scan | None:
+def _bulk_scan(body: bytes | memoryview, lines: list[str]) -> _Scan | None:
     """:func:`_careful_scan` of plain text in bulk, or ``None`` where it could differ.
 
     Plain: comments only on lines of their own, no backslash, no statement after a blank
     at the start of a line, no whitespace or line break but space, tab, CR and LF, every
     ``v``/``vn`` line with at least three numbers written in digits (no ``nan``), every
     element corner a plain positive number (no relative ``-1``). ``body`` holds the bytes
-    of ``text``, one per character. Lines are sorted by their first bytes, and the bytes
+    of the lines, one per character. Lines are sorted by their first bytes, and the bytes
     of each kind gathered and read at once (numbers by ``numpy.fromstring``, correctly
     rounded as ``float`` is): no statement costs a turn of a Python loop. ``None`` sends
     the file to the careful scan, which also words any error.

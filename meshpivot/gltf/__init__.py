@@ -14,7 +14,6 @@ Modules, one topic each:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ..errors import MeshPivotError, NotBakeableError, UnsupportedInputError
 from ..fit import Fit
@@ -45,8 +44,6 @@ class GltfAsset(Asset):
     def __init__(self, path: Path) -> None:
         super().__init__(Path(path))
         self._doc: GltfDocument | None = read_document(self.path)
-        # What measuring noted (GltfDocument.stored_bounds), with the state of the files read.
-        self._noted: tuple[tuple[Any, ...], dict[int, Any]] = ((), {})
 
     @property
     def document(self) -> GltfDocument:
@@ -58,11 +55,9 @@ class GltfAsset(Asset):
     def measure(self) -> Measurement:
         """Measure the asset (SPEC.md section 2)."""
         try:
-            measured = measure_document(self.document)
+            return measure_document(self.document)
         except MeshPivotError as exc:
             raise exc.with_path(self.path) from None
-        self._noted = (self.document.read_state, dict(self.document.stored_bounds))
-        return measured
 
     def write_fitted(self, fit: Fit, dest: Path, options: FitOptions) -> WriteReport:
         """Write the asset mapped by ``fit`` to ``dest`` (``.glb`` or ``.gltf``).
@@ -87,11 +82,13 @@ class GltfAsset(Asset):
         from .bake import bake_fit  # the writers are imported only by commands that write
         from .wrap import wrap_document
 
-        self._doc = None  # release the measured document's mapped pages before editing a fresh copy
+        measured, self._doc = self._doc, None
+        # What measuring noted (GltfDocument.stored_bounds), and of which files.
+        state, noted = (measured.read_state, measured.stored_bounds) if measured is not None else ((), {})
+        del measured  # release the measured document's mapped pages before editing a fresh copy
         if options.mode in ("bake", "auto"):
             doc = read_document(self.path)  # a fresh copy to edit
-            state, noted = self._noted
-            if state and state == doc.read_state:  # the same files as measured: no need to read them again
+            if state and state == doc.read_state:  # the same files as measured: not read again
                 doc.stored_bounds.update(noted)
             try:
                 baked = bake_fit(doc, fit, dequantize=options.dequantize)
@@ -122,4 +119,3 @@ class GltfAsset(Asset):
     def close(self) -> None:
         """Drop the document and its memory maps (idempotent)."""
         self._doc = None
-

@@ -361,13 +361,12 @@ def file_identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
 
 def _map_file(path: Path, offset: int = 0, length: int | None = None) -> Bytes:
     """Memory-map ``length`` bytes of ``path`` from ``offset`` read-only (empty -> empty array)."""
-    size = path.stat().st_size
-    if length is None:
-        length = size - offset
-    if length <= 0:
-        return _EMPTY
     with open(path, "rb") as fh:
         st = os.fstat(fh.fileno())  # the file mapped, whatever the path names by now
+        if length is None:
+            length = st.st_size - offset
+        if length <= 0:
+            return _EMPTY
         mm = np.memmap(fh, dtype=np.uint8, mode="r", offset=offset, shape=(length,))
     _MAPPED[id(mm)] = mm
     _MAP_IDS[id(mm)] = file_identity(st)

@@ -151,18 +151,18 @@ class _IndexCheck:
         self._thread: threading.Thread | None = None
         if self.indices is None:
             return
-        if len(self.indices) < BACKGROUND_CHECK_MIN:
-            _check_range(self.indices, n, prim.where)
-            return
-        thread = threading.Thread(
-            target=self._run, args=(self.indices, n, prim.where), name="meshpivot-index-check", daemon=True
-        )
-        try:
-            thread.start()
-        except RuntimeError:  # no thread to be had (a process or thread limit): check at once
-            _check_range(self.indices, n, prim.where)
-        else:
-            self._thread = thread
+        if len(self.indices) >= BACKGROUND_CHECK_MIN:
+            thread = threading.Thread(
+                target=self._run, args=(self.indices, n, prim.where), name="meshpivot-index-check", daemon=True
+            )
+            try:
+                thread.start()
+            except RuntimeError:  # no thread to be had (a process or thread limit): check at once
+                pass
+            else:
+                self._thread = thread
+                return
+        _check_range(self.indices, n, prim.where)
 
     def _run(self, idx: NDArray[Any], n: int, where: str) -> None:
         try:
@@ -497,18 +497,13 @@ class _Cache:
             self.locals[key] = _Local(prim, points, _IndexCheck(prim, len(points)))
         return self.locals[key]
 
-    def settle(self) -> None:
-        """Wait for every index check; raise the first failure (also of undrawn primitives)."""
-        for local in self.locals.values():
-            local.check.wait()
-
     def close(self) -> None:
         """Wait for every index check, raising nothing: no thread may outlive the document's maps."""
         for local in self.locals.values():
             try:
                 local.check.wait()
             except Exception:
-                pass  # an error is already on its way, or settle() reports this one
+                pass  # an error is already on its way (_node_boxes waits for each check)
 
 
 def _node_boxes(doc: GltfDocument, graph: SceneGraph, node: int, counts: dict[str, int], cache: _Cache) -> list[Box]:
@@ -574,7 +569,6 @@ def world_bounds(doc: GltfDocument, scene: int | None = None) -> tuple[F64, F64,
             if "mesh" in data["nodes"][node]:
                 counts["drawn_nodes"] += 1
                 boxes.extend(_node_boxes(doc, graph, node, counts, cache))
-        cache.settle()
     finally:
         cache.close()
     if not boxes:
