@@ -184,11 +184,11 @@ def referenced_bounds(
     Notes
     -----
     Selecting the referenced rows costs a scatter of every index and a copy. Instead
-    this takes the bounds of every row and, for each of the six sides of the box, the
-    rows that lie on it; once each side has a referenced row, those bounds are the
-    answer. Indices are read chunk by chunk, first where each side's lowest row is
-    expected to be used first (exporters and meshoptimizer number vertices in the order
-    of first use), so a typical mesh reads a few chunks of its indices. A side with no
+    this takes the bounds of every row and, for each of the six sides of the box, rows
+    that lie on it (the first of each chunk); once each side has a referenced row, those
+    bounds are the answer. Indices are read chunk by chunk, first where each side's
+    lowest row is expected to be used first (exporters and meshoptimizer number vertices
+    in the order of first use), so a typical mesh reads a few chunks of its indices. A side with no
     referenced row, or a coordinate that is not finite, falls back to selecting the
     referenced rows.
 
@@ -226,35 +226,36 @@ def _extremes(
     arr: NDArray[Any], chunk: int, release: Release | None, *, sides: bool
 ) -> tuple[F64, F64, list[NDArray[np.intp]]] | None:
     """Bounds of the ``(n, 3)`` rows of ``arr`` (``n > 0``) and, with ``sides``, for each
-    side of the box (see :data:`SIDES`) the rows on it; ``None`` when a coordinate is NaN
-    or infinite.
+    side of the box (see :data:`SIDES`) rows on it: the first of each chunk that reaches
+    the side; ``None`` when a coordinate is NaN or infinite.
 
     One pass, ``chunk`` rows at a time, with the bounds that :func:`point_bounds` gives
-    (the same per-chunk column reductions). A chunk is compared with a bound only where it
-    reaches the best bound so far. Each column is copied into one reused buffer: a fresh
-    buffer per chunk costs more in page faults than the reductions themselves.
+    (where -0.0 and 0.0 tie, either). ``argmin``/``argmax`` give a bound and a row on it at
+    once: comparing the chunk with its bound to find every such row cost as much as the
+    rest of the pass on meshes with many rows on a side (a grid's edges). Each column is
+    copied into one reused buffer: a fresh buffer per chunk costs more in page faults
+    than the reductions themselves.
     """
     best = np.array([np.inf, -np.inf] * 3)  # by side
-    rows: list[list[NDArray[np.intp]]] = [[] for _ in range(SIDES)]
+    rows: list[list[int]] = [[] for _ in range(SIDES)]
     buf = np.empty(min(chunk, len(arr)), dtype=arr.dtype)
     for start in range(0, len(arr), chunk):
         block = arr[start : start + chunk]
         col = buf[: len(block)]
         for axis in range(3):
             np.copyto(col, block[:, axis])
-            for side, bound in ((2 * axis, col.min()), (2 * axis + 1, col.max())):
-                value = float(bound)
-                if not np.isfinite(value):  # min and max propagate NaN; inf shows up as a bound
+            for side, at in ((2 * axis, int(col.argmin())), (2 * axis + 1, int(col.argmax()))):
+                value = float(col[at])
+                if not np.isfinite(value):  # argmin and argmax find NaN; inf shows up as a bound
                     return None
                 better = value > best[side] if side % 2 else value < best[side]
                 if sides and (better or value == best[side]):
-                    ids = np.flatnonzero(col == bound) + start
-                    rows[side] = [ids] if better else [*rows[side], ids]
+                    rows[side] = [start + at] if better else [*rows[side], start + at]
                 if better:
                     best[side] = value
         if release is not None:
             release(block)
-    return best[0::2], best[1::2], [np.concatenate(r) for r in rows] if sides else []
+    return best[0::2], best[1::2], [np.array(r, dtype=np.intp) for r in rows] if sides else []
 
 
 def _sides_referenced(
