@@ -690,6 +690,35 @@ def test_time_spent_handing_over_a_record_is_not_reading_time(
     assert {r["status"] for r in [first, *rest]} == {"ok"}, [r.get("error") for r in rest]
 
 
+def test_the_parent_lets_records_gather_while_files_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deadline: None
+) -> None:
+    # Woken for every record, the parent would take CPU time that the workers need; while
+    # files wait in the task pipe it looks at the pipes every _GATHER_SECONDS instead.
+    # About 0.2 s of work: some 60 looks here, against 340-380 without the pauses.
+    _forked_only()
+    import selectors
+
+    def a_millisecond(path: str, _options: Any = None) -> dict[str, Any]:
+        time.sleep(0.001)
+        return {"path": path, "status": "ok"}
+
+    looks = 0
+    select = selectors.DefaultSelector.select
+
+    def counted(self: Any, timeout: float | None = None) -> Any:
+        nonlocal looks
+        looks += 1
+        return select(self, timeout)
+
+    monkeypatch.setitem(batch._WORKERS, "inspect", a_millisecond)
+    monkeypatch.setattr(selectors.DefaultSelector, "select", counted)
+    paths = [str(tmp_path / f"file_{k:03d}.stl") for k in range(400)]
+    records = list(batch.run_many(paths, kind="inspect", jobs=2))
+    assert sorted(r["path"] for r in records) == paths
+    assert looks < len(paths) / 3, looks
+
+
 def test_a_crash_is_handled_when_sigchld_is_ignored(
     twenty: list[Path], monkeypatch: pytest.MonkeyPatch, deadline: None
 ) -> None:
