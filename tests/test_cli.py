@@ -840,6 +840,36 @@ def test_console_runs_numpy_blas_on_one_thread_unless_told_otherwise(tmp_path: P
     assert done.stderr.split() == ["1", "1", "3"]  # numpy loaded, with no BLAS thread of its own
 
 
+def test_console_collects_cycles_again_once_the_imports_are_done(tmp_path: Path) -> None:
+    # The start-up's imports run with the collector paused; the command itself runs
+    # with it on, the imported objects frozen out of its sight.
+    src = write_obj(tmp_path / "in.obj")
+    code = (
+        "import atexit, gc, sys\n"
+        "import meshpivot.cli as cli\n"
+        "resume = cli._resume_collector\n"
+        "def spy():\n"
+        "    sys.stderr.write(f'{gc.isenabled()} {\"numpy\" in sys.modules} ')\n"
+        "    resume()\n"
+        "cli._resume_collector = spy\n"
+        "atexit.register(lambda: sys.stderr.write(f'{gc.isenabled()} {gc.get_freeze_count() > 1000}'))\n"
+        f"sys.argv = ['meshpivot', 'inspect', {str(src)!r}]\n"
+        "cli.console()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    assert done.returncode == 0
+    assert done.stderr.split() == ["False", "True", "True", "True"]
+
+
+def test_main_leaves_the_collector_as_it_found_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import gc
+
+    src = write_obj(tmp_path / "in.obj")
+    frozen = gc.get_freeze_count()
+    code, _, _ = run(capsys, "inspect", src)
+    assert code == 0 and gc.isenabled() and gc.get_freeze_count() == frozen
+
+
 # --- preview ------------------------------------------------------------------------------
 
 
