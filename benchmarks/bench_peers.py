@@ -780,8 +780,10 @@ def build_report(b: Bench, sizes: list[str], info: dict[str, str], gt_note: str 
     if split is not None:
         add(
             f"The ideal split (the same per-file checks over a fixed half of the files in each of two forked "
-            f"processes: no task queue, no results sent back) gets {split:.2f}x net of its own start-up: the most "
-            "`--jobs 2` can reach on this machine for this work."
+            f"processes: no task queue, no results sent back) gets {split:.2f}x net of its own start-up"
+            + ("" if jobs_gain is None else f", against {jobs_gain:.2f}x for `--jobs 2`")
+            + ": what two processes get on this machine for this work with no pool at all. It is a reference, "
+            "not a bound: its halves are fixed, where the pool's workers take the next file as they go."
         )
         add("")
     if ceiling is not None:
