@@ -811,9 +811,11 @@ _FEED_BYTES = 4096
 #: two looks at the pipes. Woken for each record, it took about 60 microseconds of CPU
 #: per file (on a virtual machine each wake-up crosses CPUs), time the workers need when
 #: there are as many of them as cores: 13.5 -> 6.8 ms of parent CPU per 200 small files.
-#: Workers take their next file from the task pipe themselves, so none waits for it; a
-#: dead or late worker is seen at most this much later, and the last files of a batch
-#: (fewer waiting than workers) at once.
+#: Workers take their next file from the task pipe themselves, so none waits for that.
+#: A record larger than a pipe holds (64 KiB) would wait, its worker blocked writing:
+#: while part of one is read, the parent does not pause. A dead or late worker is seen
+#: at most this much later, and the last files of a batch (fewer waiting than workers)
+#: at once.
 _GATHER_SECONDS = 0.004
 #: Workers (per job) that may die in a row before taking a file, each replaced, before a
 #: batch gives up on starting more: they die of something other than a file.
@@ -997,8 +999,8 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
         if feed_end >= 0:
             selector.register(feed_end, selectors.EVENT_WRITE)
         while workers and unfinished:
-            if unfinished - busy() >= len(workers):  # each worker has a file to take next
-                time.sleep(_GATHER_SECONDS)
+            if unfinished - busy() >= len(workers) and not any(w.buffer for w in workers.values()):
+                time.sleep(_GATHER_SECONDS)  # each worker has a file to take next, no record half read
             wait_for = None
             if timeout is not None:
                 begun = [t0 for w in workers.values() if w.late < 0 and (t0 := held(w)[1]) > 0.0]

@@ -930,7 +930,10 @@ def _resume_collector() -> None:
     process; each collection the allocations trigger meanwhile walks all of them again
     to find nothing: about 4 ms of a 90 ms ``verify``. They are moved out of the
     collector's sight (``gc.freeze``), which also spares forked batch workers from
-    copying the pages that later collections would touch.
+    copying the pages of those objects that later collections would touch (not of
+    objects made afterwards, such as a format's reader loaded for a batch). The few
+    hundred cyclic leftovers of the imports are frozen with them and never freed:
+    cheaper than a collection to find them.
     """
     global _collector_paused
     _collector_paused = False
@@ -971,6 +974,9 @@ def console() -> NoReturn:
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         if not isinstance(exc.code, (int, type(None))):
             sys.stderr.write(f"{exc.code}\n")
+    if _collector_paused:  # ended before any import was done (a usage error, --help)
+        _collector_paused = False
+        gc.enable()
     try:
         sys.stdout.flush()
     except BrokenPipeError:

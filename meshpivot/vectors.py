@@ -188,9 +188,11 @@ def referenced_bounds(
     that lie on it (the first of each chunk); once each side has a referenced row, those
     bounds are the answer. Indices are read chunk by chunk, first where each side's
     lowest row is expected to be used first (exporters and meshoptimizer number vertices
-    in the order of first use), so a typical mesh reads a few chunks of its indices. A side with no
-    referenced row, or a coordinate that is not finite, falls back to selecting the
-    referenced rows.
+    in the order of first use), so a typical mesh reads a few chunks of its indices.
+    Before all of them are read, every row on a side not confirmed yet joins the first
+    ones: primitives that share one vertex buffer often skip the first row on a side but
+    use another. A side with no referenced row, or a coordinate that is not finite,
+    falls back to selecting the referenced rows.
 
     Examples
     --------
@@ -214,7 +216,11 @@ def referenced_bounds(
         ready()
     if found is not None:
         lo, hi, rows = found
-        if idx is None or _sides_referenced(rows, len(arr), idx, chunk, release):
+
+        def every_row_on(sides: int) -> list[NDArray[np.intp]]:
+            return _rows_on_sides(arr, lo, hi, sides, chunk, release)
+
+        if idx is None or _sides_referenced(rows, len(arr), idx, chunk, release, every_row_on):
             return lo, hi
     elif idx is None:
         return point_bounds(arr, what=what)  # raises NonFiniteInputError
@@ -232,7 +238,8 @@ def _extremes(
     One pass, ``chunk`` rows at a time, with the bounds that :func:`point_bounds` gives
     (where -0.0 and 0.0 tie, either). ``argmin``/``argmax`` give a bound and a row on it at
     once: comparing the chunk with its bound to find every such row cost as much as the
-    rest of the pass on meshes with many rows on a side (a grid's edges). Each column is
+    rest of the pass on meshes with many rows on a side (a grid's edges), so that is left
+    to :func:`_rows_on_sides`, for the sides these rows do not settle. Each column is
     copied into one reused buffer: a fresh buffer per chunk costs more in page faults
     than the reductions themselves.
     """
@@ -258,8 +265,36 @@ def _extremes(
     return best[0::2], best[1::2], [np.array(r, dtype=np.intp) for r in rows] if sides else []
 
 
+def _rows_on_sides(
+    arr: NDArray[Any], lo: F64, hi: F64, sides: int, chunk: int, release: Release | None
+) -> list[NDArray[np.intp]]:
+    """Every row of ``arr`` on each side whose bit ``sides`` holds (empty for the others),
+    given the bounds ``lo`` and ``hi``: one more pass over the columns concerned.
+    """
+    found: list[list[NDArray[np.intp]]] = [[] for _ in range(SIDES)]
+    buf = np.empty(min(chunk, len(arr)), dtype=arr.dtype)
+    for start in range(0, len(arr), chunk):
+        block = arr[start : start + chunk]
+        col = buf[: len(block)]
+        for axis in range(3):
+            if not sides >> (2 * axis) & 3:
+                continue
+            np.copyto(col, block[:, axis])
+            for side, bound in ((2 * axis, lo[axis]), (2 * axis + 1, hi[axis])):
+                if sides >> side & 1:
+                    found[side].append(np.flatnonzero(col == bound) + start)
+        if release is not None:
+            release(block)
+    return [np.concatenate(r) if r else np.empty(0, dtype=np.intp) for r in found]
+
+
 def _sides_referenced(
-    rows: list[NDArray[np.intp]], n: int, idx: NDArray[Any], chunk: int, release: Release | None
+    rows: list[NDArray[np.intp]],
+    n: int,
+    idx: NDArray[Any],
+    chunk: int,
+    release: Release | None,
+    more_rows: Callable[[int], list[NDArray[np.intp]]] | None = None,
 ) -> bool:
     """Whether, for every side, ``idx`` references one of the ``rows[side]`` (of ``n``).
 
@@ -267,11 +302,16 @@ def _sides_referenced(
     every side is found: for each side not found yet, the (smaller) chunk where its lowest
     row is used first if rows are numbered in the order of first use; then the neighbours
     of those chunks; then all of ``idx``, ``chunk`` indices at a time (the guessed ones
-    again among them).
+    again among them). Before that last pass, ``more_rows(missing)`` (if given) adds rows
+    on the sides whose bits ``missing`` holds.
     """
     lookup = np.zeros(n, dtype=np.uint8)
-    for side, ids in enumerate(rows):
-        lookup[ids] |= np.uint8(1 << side)
+
+    def mark(sides: list[NDArray[np.intp]]) -> None:
+        for side, ids in enumerate(sides):
+            lookup[ids] |= np.uint8(1 << side)
+
+    mark(rows)
     everything = (1 << SIDES) - 1
     found = 0
     # The guesses read smaller chunks: a sixty-fourth of the indices, at least HINT_CHUNK
@@ -296,6 +336,8 @@ def _sides_referenced(
             found |= sides_in(idx[c * small : (c + 1) * small])
             if found == everything:
                 return True
+    if more_rows is not None:
+        mark(more_rows(everything & ~found))
     for c in range(-(-len(idx) // chunk)):
         part = idx[c * chunk : (c + 1) * chunk]
         found |= sides_in(part)

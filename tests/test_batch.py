@@ -719,6 +719,32 @@ def test_the_parent_lets_records_gather_while_files_wait(
     assert looks < len(paths) / 3, looks
 
 
+def test_records_larger_than_a_pipe_are_read_without_pauses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deadline: None
+) -> None:
+    # A 300 KB record fills the worker's pipe several times over, the worker blocked
+    # writing meanwhile: the parent reads on without pausing between the parts.
+    _forked_only()
+
+    def big(path: str, _options: Any = None) -> dict[str, Any]:
+        return {"path": path, "status": "ok", "blob": "x" * 300_000}
+
+    pauses = 0
+    sleep = time.sleep
+
+    def counted(seconds: float) -> None:
+        nonlocal pauses
+        pauses += seconds == batch._GATHER_SECONDS
+        sleep(seconds)
+
+    monkeypatch.setitem(batch._WORKERS, "inspect", big)
+    monkeypatch.setattr(time, "sleep", counted)
+    paths = [str(tmp_path / f"file_{k:02d}.stl") for k in range(40)]
+    records = list(batch.run_many(paths, kind="inspect", jobs=2))
+    assert sorted(r["path"] for r in records) == paths
+    assert pauses <= len(paths), pauses  # at most one per record, not one per 64 KiB
+
+
 def test_a_crash_is_handled_when_sigchld_is_ignored(
     twenty: list[Path], monkeypatch: pytest.MonkeyPatch, deadline: None
 ) -> None:

@@ -861,6 +861,22 @@ def test_console_collects_cycles_again_once_the_imports_are_done(tmp_path: Path)
     assert done.stderr.split() == ["False", "True", "True", "True"]
 
 
+@pytest.mark.parametrize("argv", [["--version"], ["verify", "--no-such-flag"]])
+def test_console_collects_cycles_again_after_an_early_end(argv: list[str]) -> None:
+    # --version and usage errors end before the imports: the collector is on again for
+    # whatever runs after (exit handlers, a caller that catches SystemExit).
+    code = (
+        "import atexit, gc, sys\n"
+        "import meshpivot.cli as cli\n"
+        "atexit.register(lambda: sys.stderr.write(f'collecting={gc.isenabled()}'))\n"
+        f"sys.argv = ['meshpivot', *{argv!r}]\n"
+        "cli.console()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    assert done.returncode in (0, 2)
+    assert done.stderr.split()[-1].endswith("collecting=True"), done.stderr
+
+
 def test_main_leaves_the_collector_as_it_found_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     import gc
 

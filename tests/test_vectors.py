@@ -155,7 +155,28 @@ def test_referenced_bounds_find_a_side_through_any_row_on_it(used: int) -> None:
     read: list[int] = []
     lo, _ = referenced_bounds(pts, idx, chunk=2, release=lambda a: read.append(len(a)))
     assert lo.tolist() == [0, 1, 1]
-    assert sorted(read) == [1, 2, 2, 2, 2, 2, 2]  # 2 blocks of points; each index chunk once, no selection pass
+    # 2 blocks of points, twice (the guesses miss: every row on the x sides is looked up);
+    # each index chunk once; no selection pass.
+    assert sorted(read) == [1, 2, 2, 2, 2, 2, 2, 2, 2]
+
+
+@pytest.mark.parametrize("used", [1, 2])
+def test_referenced_bounds_find_a_side_through_a_later_row_of_the_same_chunk(
+    used: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows 0, 1 and 2 of one chunk lie on the min face of x and the max faces of y and z;
+    # the indices skip row 0, as a primitive sharing its vertex buffer with another may.
+    # A later row of the chunk settles those sides: no selection of referenced rows.
+    import meshpivot.vectors as vectors_module
+
+    def no_selection(*_args: object, **_kw: object) -> None:
+        raise AssertionError("fell back to selecting the referenced rows")
+
+    monkeypatch.setattr(vectors_module, "referenced_rows", no_selection)
+    pts = np.array([[0, 2, 2], [0, 2, 2], [0, 2, 2], [3, 1, 1]], dtype=np.float32)
+    idx = np.array([3, 3, 3, used, 3], dtype=np.uint16)
+    lo, hi = referenced_bounds(pts, idx, chunk=4)
+    assert lo.tolist() == [0, 1, 1] and hi.tolist() == [3, 2, 2]
 
 
 @given(matrices)
