@@ -700,6 +700,18 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
+def _python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (default environment: :func:`_clean_env`)."""
+    env = _clean_env() if env is None else env
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+
+
+def _console_code(argv: list[str], before: str) -> str:
+    """Code that runs ``before`` (hooks: atexit, spies on ``cli``), then ``meshpivot ARGV`` through console()."""
+    head = "import atexit, gc, os, sys\nimport meshpivot.cli as cli\n"
+    return f"{head}{before}sys.argv = ['meshpivot', *{argv!r}]\ncli.console()\n"
+
+
 def test_console_script_runs_commands(tmp_path: Path) -> None:
     src = write_obj(tmp_path / "in.obj")
     dst = tmp_path / "out.obj"
@@ -769,7 +781,7 @@ def test_console_exit_flushes_output_and_runs_exit_handlers(tmp_path: Path) -> N
         "from meshpivot.cli import console\n"
         "console()\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    done = _python(code)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith("usage: meshpivot") and "verify" in done.stdout
     assert marker.read_text() == "yes"
@@ -788,7 +800,7 @@ def test_console_exit_codes_survive_the_fast_exit(tmp_path: Path) -> None:
 def test_importing_the_cli_module_does_not_load_numpy() -> None:
     # console() must run before numpy loads, so that its BLAS settings take effect.
     code = "import sys, meshpivot, meshpivot.cli; print(sorted(m for m in ('numpy', 'trimesh') if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    done = _python(code)
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "[]", "")
 
 
@@ -805,7 +817,7 @@ def test_verify_of_gltf_loads_no_pool_or_scratch_machinery(tmp_path: Path, files
         "heavy = ('multiprocessing', 'concurrent.futures', 'tempfile', 'shutil', 'xml.etree.ElementTree', 'trimesh')\n"
         "print(code in (0, 1), sorted(m for m in heavy if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    done = _python(code)
     assert (done.returncode, done.stdout.splitlines()[-1], done.stderr) == (0, "True []", "")
 
 
@@ -814,28 +826,25 @@ def test_submodules_are_still_attributes_of_the_package() -> None:
         "import meshpivot\n"
         "print(meshpivot.api.apply_file.__name__, meshpivot.vectors.CHUNK > 0, meshpivot.gltf.__name__)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    done = _python(code)
     assert (done.returncode, done.stdout.split(), done.stderr) == (0, ["apply_file", "True", "meshpivot.gltf"], "")
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="counts threads through /proc")
 def test_console_runs_numpy_blas_on_one_thread_unless_told_otherwise(tmp_path: Path) -> None:
     src = write_obj(tmp_path / "in.obj")
-    code = (
-        "import atexit, os, sys\n"
+    code = _console_code(
+        ["inspect", str(src)],
         "def report():\n"
         "    threads = open('/proc/self/status').read().split('Threads:')[1].split()[0]\n"
         "    names = ('OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')\n"
         "    sys.stderr.write(' '.join([threads, *(os.environ.get(n, '-') for n in names)]))\n"
-        "atexit.register(report)\n"
-        f"sys.argv = ['meshpivot', 'inspect', {str(src)!r}]\n"
-        "from meshpivot.cli import console\n"
-        "console()\n"
+        "atexit.register(report)\n",
     )
     env = _clean_env()
     env.pop("OPENBLAS_NUM_THREADS", None)
     env["MKL_NUM_THREADS"] = "3"  # the user's own setting stays
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    done = _python(code, env)
     assert done.returncode == 0 and "numpy" not in done.stderr
     assert done.stderr.split() == ["1", "1", "3"]  # numpy loaded, with no BLAS thread of its own
 
@@ -844,19 +853,16 @@ def test_console_collects_cycles_again_once_the_imports_are_done(tmp_path: Path)
     # The start-up's imports run with the collector paused; the command itself runs
     # with it on, the imported objects frozen out of its sight.
     src = write_obj(tmp_path / "in.obj")
-    code = (
-        "import atexit, gc, sys\n"
-        "import meshpivot.cli as cli\n"
+    code = _console_code(
+        ["inspect", str(src)],
         "resume = cli._resume_collector\n"
         "def spy():\n"
         "    sys.stderr.write(f'{gc.isenabled()} {\"numpy\" in sys.modules} ')\n"
         "    resume()\n"
         "cli._resume_collector = spy\n"
-        "atexit.register(lambda: sys.stderr.write(f'{gc.isenabled()} {gc.get_freeze_count() > 1000}'))\n"
-        f"sys.argv = ['meshpivot', 'inspect', {str(src)!r}]\n"
-        "cli.console()\n"
+        "atexit.register(lambda: sys.stderr.write(f'{gc.isenabled()} {gc.get_freeze_count() > 1000}'))\n",
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    done = _python(code)
     assert done.returncode == 0
     assert done.stderr.split() == ["False", "True", "True", "True"]
 
@@ -865,14 +871,8 @@ def test_console_collects_cycles_again_once_the_imports_are_done(tmp_path: Path)
 def test_console_collects_cycles_again_after_an_early_end(argv: list[str]) -> None:
     # --version and usage errors end before the imports: the collector is on again for
     # whatever runs after (exit handlers, a caller that catches SystemExit).
-    code = (
-        "import atexit, gc, sys\n"
-        "import meshpivot.cli as cli\n"
-        "atexit.register(lambda: sys.stderr.write(f'collecting={gc.isenabled()}'))\n"
-        f"sys.argv = ['meshpivot', *{argv!r}]\n"
-        "cli.console()\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=False)
+    code = _console_code(argv, "atexit.register(lambda: sys.stderr.write(f'collecting={gc.isenabled()}'))\n")
+    done = _python(code)
     assert done.returncode in (0, 2)
     assert done.stderr.split()[-1].endswith("collecting=True"), done.stderr
 

@@ -283,6 +283,20 @@ def acc(view: int, count: int, typ: str = "VEC3", ctype: int = 5126, **kw: Any) 
     return {"bufferView": view, "componentType": ctype, "count": count, "type": typ, **kw}
 
 
+def indexed(points: np.ndarray, indices: np.ndarray) -> GltfDocument:
+    """One node drawing one primitive: float32 ``points`` and ``<u2`` or ``<u4`` ``indices``."""
+    ctype = {"<u2": 5123, "<u4": 5125}[indices.dtype.str]
+    return build(
+        {
+            "scenes": [{"nodes": [0]}],
+            "nodes": [{"mesh": 0}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
+            "accessors": [acc(0, len(points)), acc(1, len(indices), "SCALAR", ctype)],
+        },
+        [points, indices],
+    )
+
+
 def test_rotated_points_are_bounded_not_the_rotated_box() -> None:
     # A cube turned 45 degrees about Y: x extent is 2*sqrt(2), not the corners' box of the box.
     half = np.pi / 8
@@ -306,15 +320,7 @@ def test_rotated_points_are_bounded_not_the_rotated_box() -> None:
 
 def test_only_referenced_vertices_count() -> None:
     pts = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [100, 100, 100]], dtype="<f4")
-    doc = build(
-        {
-            "scenes": [{"nodes": [0]}],
-            "nodes": [{"mesh": 0}],
-            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
-            "accessors": [acc(0, 4), acc(1, 3, "SCALAR", 5123)],
-        },
-        [pts, np.array([0, 1, 2], dtype="<u2")],
-    )
+    doc = indexed(pts, np.array([0, 1, 2], dtype="<u2"))
     m = measure_document(doc)
     np.testing.assert_array_equal(m.hi, [1, 1, 0])
 
@@ -417,15 +423,7 @@ def index_check(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_index_beyond_vertices_is_an_error(index_check: str) -> None:
-    doc = build(
-        {
-            "scenes": [{"nodes": [0]}],
-            "nodes": [{"mesh": 0}],
-            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
-            "accessors": [acc(0, 8), acc(1, 3, "SCALAR", 5123)],
-        },
-        [CUBE, np.array([0, 1, 9], dtype="<u2")],
-    )
+    doc = indexed(CUBE, np.array([0, 1, 9], dtype="<u2"))
     with pytest.raises(UnreadableInputError, match="indices reference vertex 9"):
         measure_document(doc)
 
@@ -492,12 +490,7 @@ def test_no_index_check_outlives_a_failed_measurement(monkeypatch: pytest.Monkey
     monkeypatch.setattr(measure, "BACKGROUND_CHECK_MIN", 1)
     monkeypatch.setattr(measure, "_check_range", slow)
     monkeypatch.setattr(measure, "referenced_bounds", failing)
-    doc = build(
-        {"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
-         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
-         "accessors": [acc(0, 8), acc(1, 3, "SCALAR", 5125)]},
-        [CUBE, np.array([0, 1, 2], dtype="<u4")],
-    )  # fmt: skip
+    doc = indexed(CUBE, np.array([0, 1, 2], dtype="<u4"))
     with pytest.raises(EmptyInputError, match="the positions failed first"):
         measure_document(doc)
     assert not _checking_threads()
@@ -538,12 +531,7 @@ def test_no_thread_to_be_had_checks_at_once(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(measure, "BACKGROUND_CHECK_MIN", 1)
     monkeypatch.setattr(threading.Thread, "start", refuse)
-    bad = build(
-        {"scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
-         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
-         "accessors": [acc(0, 8), acc(1, 3, "SCALAR", 5125)]},
-        [CUBE, np.array([0, 1, 9], dtype="<u4")],
-    )  # fmt: skip
+    bad = indexed(CUBE, np.array([0, 1, 9], dtype="<u4"))
     with pytest.raises(UnreadableInputError, match="indices reference vertex 9"):
         measure_document(bad)
     bad.json["accessors"][1]["count"] = 2  # indices 0 and 1 only
