@@ -216,11 +216,7 @@ def referenced_bounds(
         ready()
     if found is not None:
         lo, hi, rows = found
-
-        def every_row_on(sides: int) -> list[NDArray[np.intp]]:
-            return _rows_on_sides(arr, lo, hi, sides, chunk, release)
-
-        if idx is None or _sides_referenced(rows, len(arr), idx, chunk, release, every_row_on):
+        if idx is None or _sides_referenced(arr, lo, hi, rows, idx, chunk, release):
             return lo, hi
     elif idx is None:
         return point_bounds(arr, what=what)  # raises NonFiniteInputError
@@ -289,22 +285,25 @@ def _rows_on_sides(
 
 
 def _sides_referenced(
+    arr: NDArray[Any],
+    lo: F64,
+    hi: F64,
     rows: list[NDArray[np.intp]],
-    n: int,
     idx: NDArray[Any],
     chunk: int,
     release: Release | None,
-    more_rows: Callable[[int], list[NDArray[np.intp]]] | None = None,
 ) -> bool:
-    """Whether, for every side, ``idx`` references one of the ``rows[side]`` (of ``n``).
+    """Whether, for every side of the box ``lo``, ``hi`` of ``arr``, ``idx`` references a
+    row on it, starting from the ``rows[side]`` that :func:`_extremes` found.
 
     A ``(n,)`` lookup holds bit ``side`` for each row on a side. Indices are read until
     every side is found: for each side not found yet, the (smaller) chunk where its lowest
     row is used first if rows are numbered in the order of first use; then the neighbours
     of those chunks; then all of ``idx``, ``chunk`` indices at a time (the guessed ones
-    again among them). Before that last pass, ``more_rows(missing)`` (if given) adds rows
-    on the sides whose bits ``missing`` holds.
+    again among them), after every row on the sides not found yet has joined the lookup
+    (:func:`_rows_on_sides`).
     """
+    n = len(arr)
     lookup = np.zeros(n, dtype=np.uint8)
 
     def mark(sides: list[NDArray[np.intp]]) -> None:
@@ -336,8 +335,7 @@ def _sides_referenced(
             found |= sides_in(idx[c * small : (c + 1) * small])
             if found == everything:
                 return True
-    if more_rows is not None:
-        mark(more_rows(everything & ~found))
+    mark(_rows_on_sides(arr, lo, hi, everything & ~found, chunk, release))
     for c in range(-(-len(idx) // chunk)):
         part = idx[c * chunk : (c + 1) * chunk]
         found |= sides_in(part)

@@ -1449,10 +1449,18 @@ def test_bounds_with_a_zero_are_read_again() -> None:
     assert [b.tolist() for b in bake_module._stored_bounds(info, values, exact)] == [[-1, 1, 2], [5, 3, 4]]
 
 
-@pytest.mark.parametrize("case", ["morphed", "quantized"])
+@pytest.mark.parametrize("case", ["morphed", "quantized", "sparse"])
 def test_only_plain_stored_positions_are_noted(tmp_path: Path, case: str) -> None:
     n = 8
-    if case == "morphed":  # the box measured is of the morphed points, not of the stored ones
+    if case == "sparse":  # the values measured are the stored ones patched, a copy
+        patch = {"count": 1, "indices": {"bufferView": 1, "componentType": 5125}, "values": {"bufferView": 2}}
+        doc = build(
+            {"scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
+             "meshes": [{"primitives": [prim({"POSITION": 0})]}],
+             "accessors": [pos(0, CUBE, sparse=patch)]},
+            [CUBE, np.array([0], dtype="<u4"), np.array([[9, 9, 9]], dtype="<f4")],
+        )  # fmt: skip
+    elif case == "morphed":  # the box measured is of the morphed points, not of the stored ones
         delta = np.full((n, 3), 0.5, dtype="<f4")
         doc = build(
             {"scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],

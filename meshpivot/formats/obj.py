@@ -50,6 +50,11 @@ def format_float(value: float) -> str:
     return repr(float(value) + 0.0)
 
 
+def format_floats(values: NDArray[np.float64]) -> list[str]:
+    """:func:`format_float` of every value, in order: the ``+ 0.0`` made once, in numpy."""
+    return list(map(repr, (np.asarray(values, dtype=np.float64) + 0.0).reshape(-1).tolist()))
+
+
 @dataclass
 class ObjFile:
     """An OBJ file split into logical lines, with its coordinates parsed.
@@ -153,7 +158,7 @@ def _replace_rows(lines: list[str], where: NDArray[np.intp], values: NDArray[np.
     :func:`_replace_numbers`, which finds its tokens the careful way.
     """
     numbers = values.reshape(-1).tolist()
-    texts = list(map(format_float, numbers))
+    texts = format_floats(values)
     match = _THREE.match
     for i, k in enumerate(where.tolist()):
         line = lines[k]
@@ -266,9 +271,7 @@ def read_obj(path: Path) -> ObjFile:
         raise UnreadableInputError(f"cannot read: {exc.strerror or exc}", path) from None
     prefix, codec, text = _decode(raw, path)
     lines = _logical_lines(text)
-    scan = (_bulk_scan(memoryview(raw)[len(prefix) :], lines) if codec == "latin-1" else None) or _careful_scan(
-        lines, path
-    )
+    scan = (_bulk_scan(raw, lines, len(prefix)) if codec == "latin-1" else None) or _careful_scan(lines, path)
 
     n = len(scan.positions)
     _check_references(scan.max_positive, n, path)
@@ -409,27 +412,28 @@ def _byte_table(chars: bytes) -> NDArray[np.bool_]:
 _BLANK = _byte_table(b" \t\r\n")
 # Whitespace of str.split() and line breaks of str.splitlines() other than those, and the
 # backslash of a continued line: where one is, the bulk scan does not go.
-_ODD = _byte_table(b"\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\\")
+_ODD = tuple(bytes((c,)) for c in b"\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\\")
 _DECIMAL = _byte_table(b"0123456789eE+-. \t\r\n")  # no letter: no nan, inf or hexadecimal
+_C_M_S = _byte_table(b"cms")  # first bytes of curv, curv2, surf and mtllib
 _SPACE = ord(" ")
 _MAX_DIGITS = 18  # a vertex number int64 holds
 
 
-def _bulk_scan(body: bytes | memoryview, lines: list[str]) -> _Scan | None:
+def _bulk_scan(raw: bytes, lines: list[str], offset: int = 0) -> _Scan | None:
     """:func:`_careful_scan` of plain text in bulk, or ``None`` where it could differ.
 
     Plain: comments only on lines of their own, no backslash, no statement after a blank
     at the start of a line, no whitespace or line break but space, tab, CR and LF, every
     ``v``/``vn`` line with at least three numbers written in digits (no ``nan``), every
-    element corner a plain positive number (no relative ``-1``). ``body`` holds the bytes
-    of the lines, one per character. Lines are sorted by their first bytes, and the bytes
-    of each kind gathered and read at once (numbers by ``numpy.fromstring``, correctly
-    rounded as ``float`` is): no statement costs a turn of a Python loop. ``None`` sends
-    the file to the careful scan, which also words any error.
+    element corner a plain positive number (no relative ``-1``). ``raw[offset:]`` holds
+    the bytes of the lines, one per character. Lines are sorted by their first bytes, and
+    the bytes of each kind gathered and read at once (numbers by ``numpy.fromstring``,
+    correctly rounded as ``float`` is): no statement costs a turn of a Python loop.
+    ``None`` sends the file to the careful scan, which also words any error.
     """
-    data = np.frombuffer(body, dtype=np.uint8)
-    if not lines or _ODD[data].any():
+    if not lines or any(raw.find(odd, offset) >= 0 for odd in _ODD):  # memchr, not a pass in numpy
         return None
+    data = np.frombuffer(raw, dtype=np.uint8, offset=offset)
     size = np.fromiter(map(len, lines), dtype=np.intp, count=len(lines))
     start = np.cumsum(size) - size
     padded = np.concatenate([data, np.frombuffer(b"\n\n\n", dtype=np.uint8)])
@@ -466,7 +470,7 @@ def _bulk_scan(body: bytes | memoryview, lines: list[str]) -> _Scan | None:
         return None
     freeform = 0
     mtllibs: list[str] = []
-    for k in np.flatnonzero(_byte_table(b"cms")[heads[0]]):
+    for k in np.flatnonzero(_C_M_S[heads[0]]):
         keyword = lines[k].split(None, 1)[0]
         if keyword in _FREEFORM:
             freeform += 1
@@ -560,7 +564,7 @@ def _bulk_corners(data: NDArray[np.uint8], mask: NDArray[np.bool_], sizes: NDArr
     end = text[at + digits]
     if len(at) and (digits.min() == 0 or not (_BLANK[end] | (end == ord("/"))).all() or value.min() < 1):
         return None
-    return value.astype(np.intp)
+    return value.astype(np.intp, copy=False)
 
 
 # --- sidecar files -----------------------------------------------------------------

@@ -422,13 +422,11 @@ class _Local:
         plain float values (not morphed, quantized or sparse): the document keeps them."""
         acc = self.prim.json.get("attributes", {}).get("POSITION")
         doc = self.prim.doc
-        try:
-            a = doc.json["accessors"][acc]
-        except (KeyError, IndexError, TypeError):
+        # Draco: decoded, not stored values; morphed or normalized points are a float64
+        # copy, quantized ones integers; a sparse accessor's values are a patched copy.
+        if acc is None or self.prim._draco is not None or self.points.dtype != np.float32:
             return None
-        plain = a.get("componentType") == 5126 and not a.get("normalized") and "sparse" not in a
-        plain = plain and draco_extension(self.prim.json) is None  # Draco: decoded, not stored values
-        if not plain or self.points.dtype != np.float32:  # morphed points are a float64 copy
+        if accessor_info(doc, acc).sparse is not None:
             return None
 
         def note(lo: F64, hi: F64) -> None:
