@@ -815,7 +815,7 @@ _FEED_BYTES = 4096
 #: A record larger than a pipe holds (64 KiB) would wait, its worker blocked writing:
 #: while part of one is read, the parent does not pause. A dead or late worker is seen
 #: at most this much later, and the last files of a batch (fewer waiting than workers)
-#: at once.
+#: at once. Near the end a pause is shorter (:func:`_gather_pause`).
 _GATHER_SECONDS = 0.004
 #: Workers (per job) that may die in a row before taking a file, each replaced, before a
 #: batch gives up on starting more: they die of something other than a file.
@@ -849,13 +849,16 @@ def _forked_worker(kind: Kind, tasks: Sequence[Task], slot: Any, offset: int, nu
     import pickle
 
     code = 0
+    loaded: set[str] = set()  # extensions whose reader this worker has imported
     try:
         _worker_init()
         while len(raw := os.read(numbers, _NUMBER.size)) == _NUMBER.size:
             (i,) = _NUMBER.unpack(raw)
             path, options_dict = tasks[i]
-            _SLOT.pack_into(slot, offset, i, 0.0)
-            _preload(path)
+            if (ext := os.path.splitext(path)[1].lower()) not in loaded:
+                _SLOT.pack_into(slot, offset, i, 0.0)
+                _preload(path)
+                loaded.add(ext)
             _SLOT.pack_into(slot, offset, i, time.monotonic())  # CLOCK_MONOTONIC: one clock for all
             try:
                 record = _WORKERS[kind](path, options_dict)
@@ -907,6 +910,24 @@ def _wait_status(pid: int) -> int | None:
         return None
 
 
+def _gather_pause(waiting: int, taken: int, elapsed: float) -> float:
+    """Seconds for the parent to let records gather while ``waiting`` files are left in the
+    task pipe, the workers having taken ``taken`` files in the last ``elapsed`` seconds.
+
+    At most :data:`_GATHER_SECONDS`, and at most half the time the workers should take to
+    empty the pipe at that pace: a full pause near the end of a batch would keep the last
+    records waiting after the workers are done.
+    """
+    if taken <= 0:
+        return _GATHER_SECONDS  # no pace known: the workers are starting, or files are slow
+    return min(_GATHER_SECONDS, 0.5 * waiting * elapsed / taken)
+
+
+def _ready(poller: Any, timeout: float | None) -> list[int]:
+    """The descriptors of ``poller`` that are ready (readable, writable, ended) within ``timeout`` seconds."""
+    return [fd for fd, _ in poller.poll(None if timeout is None else timeout * 1000.0)]
+
+
 def _close_batch_fd(fd: int) -> None:
     with _FORK_LOCK:
         _BATCH_FDS.discard(fd)
@@ -925,17 +946,17 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
     """
     import mmap
     import pickle
-    import selectors
+    import select
 
     _reap()
     _load_before_fork(tasks)
     jobs = min(jobs, len(tasks))
     slots = mmap.mmap(-1, _SLOT.size * jobs)  # anonymous and shared with the forked children
     feed = memoryview(b"".join(_NUMBER.pack(i) for i in range(len(tasks))))
-    selector = selectors.DefaultSelector()
+    poller = select.poll()  # no descriptor of its own, unlike epoll, for other batches' workers to close
     with _FORK_LOCK:
         numbers, feed_end = os.pipe()
-        _BATCH_FDS.update((numbers, feed_end, selector.fileno()))
+        _BATCH_FDS.update((numbers, feed_end))
     os.set_blocking(feed_end, False)
     workers: dict[int, _Forked] = {}  # by the read end of its pipe
     done = bytearray(len(tasks))
@@ -946,6 +967,8 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
     futile = 0  # such deaths since the last record: when workers keep dying at start, stop
     ending = ""  # how the last of them ended
 
+    feeding = False  # feed_end is registered with the poller
+
     def fill() -> None:
         nonlocal feed, feed_end
         while feed:
@@ -954,8 +977,8 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
             except BlockingIOError:
                 return
         if feed_end >= 0:
-            if feed_end in selector.get_map():
-                selector.unregister(feed_end)
+            if feeding:
+                poller.unregister(feed_end)
             _close_batch_fd(feed_end)  # the end of the pipe: idle workers exit
             feed_end = -1
 
@@ -978,7 +1001,7 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
             workers[out] = _Forked(pid, out, offset)  # first: a Ctrl-C from here on stops it too
             os.close(into)  # the worker holds the only write end: EOF when it ends
             _BATCH_FDS.add(out)
-        selector.register(out, selectors.EVENT_READ)
+        poller.register(out, select.POLLIN)
 
     def held(w: _Forked) -> tuple[int, float]:
         i, t0 = _SLOT.unpack_from(slots, w.offset)
@@ -986,6 +1009,15 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
 
     def busy() -> int:
         return sum(held(o)[0] >= 0 for o in workers.values())
+
+    taken = 0  # files taken from the task pipe: task numbers leave it in order
+
+    def waiting() -> int:
+        """Files not yet taken by a worker (one more while a worker notes the number it took)."""
+        nonlocal taken
+        for w in workers.values():
+            taken = max(taken, _SLOT.unpack_from(slots, w.offset)[0] + 1)
+        return len(tasks) - taken
 
     try:
         fill()
@@ -997,19 +1029,25 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
                     raise  # not even one process: the caller says so
                 break  # fewer workers than asked for
         if feed_end >= 0:
-            selector.register(feed_end, selectors.EVENT_WRITE)
+            poller.register(feed_end, select.POLLOUT)
+            feeding = True
+        look = (time.monotonic(), 0)  # the last pause's start, and the files taken by then
         while workers and unfinished:
-            if unfinished - busy() >= len(workers) and not any(w.buffer for w in workers.values()):
-                time.sleep(_GATHER_SECONDS)  # each worker has a file to take next, no record half read
+            if (left := waiting()) >= len(workers) and not any(w.buffer for w in workers.values()):
+                # Each worker has a file to take next, and no record is half read.
+                now = time.monotonic()
+                pause = _gather_pause(left, taken - look[1], now - look[0])
+                look = (now, taken)
+                time.sleep(pause)
             wait_for = None
             if timeout is not None:
                 begun = [t0 for w in workers.values() if w.late < 0 and (t0 := held(w)[1]) > 0.0]
                 wait_for = max(0.0, min(begun) + timeout - time.monotonic()) if begun else 0.1
-            for key, _ in selector.select(wait_for):
-                if key.fd == feed_end:
+            for fd in _ready(poller, wait_for):
+                if fd == feed_end:
                     fill()
                     continue
-                w = workers[key.fd]
+                w = workers[fd]
                 chunk = os.read(w.out, 1 << 16)
                 w.buffer += chunk
                 while len(w.buffer) >= _RECORD.size:
@@ -1027,7 +1065,7 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
                 if chunk:
                     continue
                 # The worker has ended: all it sent has been read.
-                selector.unregister(w.out)
+                poller.unregister(w.out)
                 _close_batch_fd(w.out)
                 del workers[w.out]
                 status = _wait_status(w.pid)
@@ -1071,9 +1109,6 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
         for fd in (feed_end, numbers):
             if fd >= 0:
                 _close_batch_fd(fd)
-        with _FORK_LOCK:
-            _BATCH_FDS.discard(selector.fileno())
-            selector.close()
         slots.close()
     if unfinished:  # files that no worker noted before it died, or that none could take
         if unfinished > lost or not (completed or suspects):

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from meshpivot import batch, cli
 from meshpivot.api import apply_file
@@ -697,26 +699,112 @@ def test_the_parent_lets_records_gather_while_files_wait(
     # files wait in the task pipe it looks at the pipes every _GATHER_SECONDS instead.
     # About 0.2 s of work: some 60 looks here, against 340-380 without the pauses.
     _forked_only()
-    import selectors
 
     def a_millisecond(path: str, _options: Any = None) -> dict[str, Any]:
         time.sleep(0.001)
         return {"path": path, "status": "ok"}
 
     looks = 0
-    select = selectors.DefaultSelector.select
+    ready = batch._ready
 
-    def counted(self: Any, timeout: float | None = None) -> Any:
+    def counted(poller: Any, timeout: float | None) -> list[int]:
         nonlocal looks
         looks += 1
-        return select(self, timeout)
+        return ready(poller, timeout)
 
     monkeypatch.setitem(batch._WORKERS, "inspect", a_millisecond)
-    monkeypatch.setattr(selectors.DefaultSelector, "select", counted)
+    monkeypatch.setattr(batch, "_ready", counted)
     paths = [str(tmp_path / f"file_{k:03d}.stl") for k in range(400)]
     records = list(batch.run_many(paths, kind="inspect", jobs=2))
     assert sorted(r["path"] for r in records) == paths
     assert looks < len(paths) / 3, looks
+
+
+def test_the_parent_pauses_less_as_the_task_pipe_runs_dry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deadline: None
+) -> None:
+    # A full pause while the last files are read kept their records waiting once the
+    # workers were done: the pause is cut to the time the task pipe should last.
+    _forked_only()
+    starts = tmp_path / "starts"
+
+    def a_millisecond(path: str, _options: Any = None) -> dict[str, Any]:
+        with open(starts, "a") as f:  # one short appended line per file, from either worker
+            f.write(f"{time.monotonic()!r}\n")
+        time.sleep(0.001)
+        return {"path": path, "status": "ok"}
+
+    calls: list[tuple[float, int]] = []
+    chosen: list[float] = []
+    slept: list[float] = []
+    pause, sleep = batch._gather_pause, time.sleep
+
+    def noted(waiting: int, taken: int, elapsed: float) -> float:
+        calls.append((time.monotonic(), waiting))
+        chosen.append(pause(waiting, taken, elapsed))
+        return chosen[-1]
+
+    def sleeping(seconds: float) -> None:
+        slept.append(seconds)
+        sleep(seconds)
+
+    monkeypatch.setitem(batch._WORKERS, "inspect", a_millisecond)
+    monkeypatch.setattr(batch, "_gather_pause", noted)
+    monkeypatch.setattr(time, "sleep", sleeping)  # in the parent: the workers are forked first
+    paths = [str(tmp_path / f"file_{k:03d}.stl") for k in range(150)]
+    records = list(batch.run_many(paths, kind="inspect", jobs=2))
+    assert sorted(r["path"] for r in records) == paths
+    began = sorted(float(t) for t in starts.read_text().split())
+    assert len(began) == len(paths) and calls
+    # At a look, the files not begun yet are those waiting plus those taken and not begun:
+    # never fewer than the count of files waiting.
+    overshoot = [waiting - sum(t > when for t in began) for when, waiting in calls]
+    assert max(overshoot) <= 0, overshoot
+    # Every pause is one that _gather_pause chose (shorter near the end), none a fixed one.
+    assert slept == chosen
+    assert min(chosen) < batch._GATHER_SECONDS  # the pipe ran low while looks were still paused
+
+
+@given(
+    waiting=st.integers(0, 10**6),
+    taken=st.integers(0, 10**6),
+    elapsed=st.floats(0.0, 1e4, allow_nan=False),
+)
+def test_a_gather_pause_is_short_of_the_time_left_in_the_task_pipe(waiting: int, taken: int, elapsed: float) -> None:
+    pause = batch._gather_pause(waiting, taken, elapsed)
+    assert 0.0 <= pause <= batch._GATHER_SECONDS
+    if taken == 0:
+        assert pause == batch._GATHER_SECONDS  # no pace known yet
+    else:
+        assert pause <= 0.5 * waiting * elapsed / taken * (1 + 1e-12)  # half the time to empty it
+        assert batch._gather_pause(waiting + 1, taken, elapsed) >= pause
+
+
+def test_a_forked_worker_imports_each_reader_once_and_not_against_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deadline: None
+) -> None:
+    # The reader of an extension is imported (slowly, here) once per worker, before the
+    # file's time starts: a timeout shorter than the import does not end the file.
+    _forked_only()
+    imports = tmp_path / "imports"
+
+    def slow_import(path: str) -> None:
+        with open(imports, "a") as f:
+            f.write(os.path.splitext(path)[1] + "\n")
+        time.sleep(0.6)
+
+    def quick(path: str, _options: Any = None) -> dict[str, Any]:
+        return {"path": path, "status": "ok"}
+
+    monkeypatch.setitem(batch._WORKERS, "inspect", quick)
+    monkeypatch.setattr(batch, "_preload", slow_import)
+    paths = [str(tmp_path / f"file_{k:02d}.{'stl' if k % 2 else 'OBJ'}") for k in range(30)]
+    records = list(batch.run_many(paths, kind="inspect", jobs=2, timeout=0.4))
+    assert [r["path"] for r in records] == paths
+    assert {r["status"] for r in records} == {"ok"}, [r.get("error") for r in records]
+    seen = imports.read_text().split()
+    assert sorted(set(seen)) == [".OBJ", ".stl"]
+    assert len(seen) <= 4, seen  # two extensions, two workers: not once per file
 
 
 def test_records_larger_than_a_pipe_are_read_without_pauses(
@@ -734,7 +822,7 @@ def test_records_larger_than_a_pipe_are_read_without_pauses(
 
     def counted(seconds: float) -> None:
         nonlocal pauses
-        pauses += seconds == batch._GATHER_SECONDS
+        pauses += 1  # the parent sleeps only to let records gather
         sleep(seconds)
 
     monkeypatch.setitem(batch._WORKERS, "inspect", big)
