@@ -12,6 +12,7 @@ import json
 import struct
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -575,6 +576,43 @@ def test_skinned_mesh_node_own_translation_is_ignored() -> None:
     np.testing.assert_array_equal(m.lo, [-1, 4, -1])
     np.testing.assert_array_equal(m.hi, [1, 6, 1])
     np.testing.assert_allclose(ref_box(doc)[0], m.lo)
+
+
+def _float_joints(joint: float, weight: float = 1.0) -> GltfDocument:
+    """The skinned cube of the test above, its JOINTS_0 stored as floats: ``joint`` with ``weight``."""
+    ibm = np.eye(4, dtype="<f4").T.reshape(1, 16)
+    joints = np.tile(np.array([0, joint, 0, 0], dtype="<f4"), (8, 1))
+    weights = np.tile(np.array([1 - weight, weight, 0, 0], dtype="<f4"), (8, 1))
+    return build(
+        {
+            "scenes": [{"nodes": [0, 1]}],
+            "nodes": [{"mesh": 0, "skin": 0}, {"translation": [0, 5, 0]}],
+            "skins": [{"joints": [1], "inverseBindMatrices": 3}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "JOINTS_0": 1, "WEIGHTS_0": 2}}]}],
+            "accessors": [acc(0, 8), acc(1, 8, "VEC4", 5126), acc(2, 8, "VEC4"), acc(3, 1, "MAT4")],
+        },
+        [CUBE, joints, weights, ibm],
+    )
+
+
+@pytest.mark.parametrize("joint", [float("nan"), float("inf"), 1e30, -1.0, 0.5, 1.0])
+def test_float_joints_that_name_no_joint_are_reported_without_a_numpy_warning(joint: float) -> None:
+    # Out of glTF's rules (joints are unsigned integers) but read by value: a float that is
+    # not a whole joint index is an error naming the accessor, never a cast warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UnreadableInputError, match=r"/attributes/JOINTS_0 holds .*one of the 1 joints of /skins/0"):
+            measure_document(_float_joints(joint))
+
+
+def test_float_joints_that_name_a_joint_or_weigh_nothing_are_used() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        posed = measure_document(_float_joints(0.0))
+        weightless = measure_document(_float_joints(float("nan"), weight=0.0))
+    for m in (posed, weightless):
+        np.testing.assert_array_equal(m.lo, [-1, 4, -1])
+        np.testing.assert_array_equal(m.hi, [1, 6, 1])
 
 
 def test_morph_weights_node_then_mesh_then_zero() -> None:

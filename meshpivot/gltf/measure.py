@@ -326,9 +326,16 @@ def skinned_points(
         found = True
         if mask is not None:
             jv, wv = jv[mask], wv[mask]
-        jidx = np.asarray(jv).astype(np.int64).reshape(len(points), -1)
         w = np.asarray(wv, dtype=np.float64).reshape(len(points), -1)
-        jidx = np.where(w != 0.0, jidx, 0)
+        jv = np.where(w != 0.0, np.asarray(jv).reshape(len(points), -1), 0)  # a weightless joint is unused
+        if jv.dtype.kind == "f":  # glTF stores joints as unsigned integers; floats must name one too
+            odd = ~((jv >= 0) & (jv < max(nj, 1)) & (jv == np.floor(jv)))  # NaN included
+            if odd.any():
+                raise UnreadableInputError(
+                    f"{prim.where}/attributes/JOINTS_{s} holds {float(jv[odd][0])!r}; "
+                    f"expected the index of one of the {nj} joints of /skins/{skin}"
+                )
+        jidx = jv.astype(np.int64)
         if jidx.size and (int(jidx.max()) >= nj or int(jidx.min()) < 0):
             raise UnreadableInputError(
                 f"{prim.where}/attributes/JOINTS_{s} references joint {int(jidx.max())}; /skins/{skin} has {nj} joints"
