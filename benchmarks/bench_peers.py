@@ -314,7 +314,7 @@ def runs_for(runs: int, group: str, tool: str = "") -> int:
     if runs <= 1:
         return runs
     if group in ("batch", "ceiling"):
-        return max(runs, 11)  # a third of a second each, and the noisiest lines of the report
+        return max(runs, 21)  # a third of a second each, and the noisiest lines of the report
     if group == "10M":
         # The quick tools' first runs there follow the peers' runs of several GB, and were
         # up to three times slower in one full run: two more runs alone once the peers are done.
@@ -373,7 +373,8 @@ def run_child(argv: Sequence[str], timeout: float, log: Path) -> tuple[float, fl
     no numpy here) into the child's ``ru_maxrss`` across ``exec``. When ``ru_maxrss`` is
     not above that floor the child's own peak was smaller, and the peak is taken from
     ``VmHWM`` in ``/proc/PID/status``, polled every 10 ms while it runs (source "polled").
-    Only tiny processes such as ``cp`` end up there.
+    Only tiny processes such as ``cp`` end up there; the polls stop once ``VmHWM`` is above
+    the floor, so that they take no CPU time from a child that uses every core.
     """
     floor_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     done = threading.Event()
@@ -392,10 +393,15 @@ def run_child(argv: Sequence[str], timeout: float, log: Path) -> tuple[float, fl
 
         def watch() -> None:
             deadline = time.monotonic() + timeout
-            while not done.wait(0.01):
+            pause = 0.01
+            while not done.wait(pause):
                 hwm = _vm_hwm_kib(proc.pid)
                 if hwm is not None:
                     polled[0] = max(polled[0], hwm)
+                    if hwm > floor_kib + 256:
+                        # wait4 will tell the peak from here on: wake only for the timeout, not
+                        # every 10 ms on a CPU the child's processes may all be using.
+                        pause = max(0.001, deadline - time.monotonic())
                 if time.monotonic() > deadline:
                     timed_out.set()
                     try:
@@ -1121,6 +1127,24 @@ def main(argv: list[str] | None = None) -> int:
         work,
     )
 
+    # The batch rows next, before any input of several hundred MB: they are the most
+    # sensitive to the machine's noise (two processes on two cores), and the peers' runs
+    # of several GB leave the kernel busy for a while after them.
+    if do_batch:
+        print("batch:", file=sys.stderr)
+        if not supports_jobs(mp):
+            b.notes.append("`meshpivot verify --jobs` is not supported by this build: batch line n/a")
+        else:
+            folder = make_in_child("batch", "")
+            for p in folder.glob("*.glb"):
+                warm_page_cache(p)
+            batch_tools = [batch_one_tool(mp), batch_tool(mp, 1), batch_tool(mp, 2)]
+            batch_tools += [forked_tool(t, SPLIT_CODE, k, "{folder}") for k, t in enumerate((SPLIT0, SPLIT1, SPLIT2))]
+            b.time_group("batch", batch_tools, folder, work)
+            ceiling_tools = [forked_tool(t, SPIN_CODE, k) for k, t in ((1, SPIN1), (2, SPIN2))]
+            ceiling_tools += [forked_tool(t, SPIN_NP_CODE, k) for k, t in enumerate((SPIN_NP0, SPIN_NP1, SPIN_NP2))]
+            b.time_group("ceiling", ceiling_tools, folder, work)
+
     for s in sizes:
         src = inputs[s]
         print(f"{s} ({b.vertices[s]:,} vertices, {b.file_mb[s]:.0f} MB):", file=sys.stderr)
@@ -1153,20 +1177,6 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(outdir, ignore_errors=True)
         fitted.unlink(missing_ok=True)
 
-    if do_batch:
-        print("batch:", file=sys.stderr)
-        if not supports_jobs(mp):
-            b.notes.append("`meshpivot verify --jobs` is not supported by this build: batch line n/a")
-        else:
-            folder = make_in_child("batch", "")
-            for p in folder.glob("*.glb"):
-                warm_page_cache(p)
-            batch_tools = [batch_one_tool(mp), batch_tool(mp, 1), batch_tool(mp, 2)]
-            batch_tools += [forked_tool(t, SPLIT_CODE, k, "{folder}") for k, t in enumerate((SPLIT0, SPLIT1, SPLIT2))]
-            b.time_group("batch", batch_tools, folder, work)
-            ceiling_tools = [forked_tool(t, SPIN_CODE, k) for k, t in ((1, SPIN1), (2, SPIN2))]
-            ceiling_tools += [forked_tool(t, SPIN_NP_CODE, k) for k, t in enumerate((SPIN_NP0, SPIN_NP1, SPIN_NP2))]
-            b.time_group("ceiling", ceiling_tools, folder, work)
     shutil.rmtree(work, ignore_errors=True)
 
     info["load_end"] = load_average()
