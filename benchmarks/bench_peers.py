@@ -302,9 +302,9 @@ def warm_page_cache(path: Path) -> None:
             pass
 
 
-#: Tools whose run on the 10M input takes about a second or less: they get the runs of
-#: the other inputs there too (``cp``'s and meshpivot's times move most with the
-#: machine's noise, the disk's write-back above all).
+#: Tools whose run on the 10M input takes about a second or less: they get at least 9 runs
+#: on every input (``cp``'s and meshpivot's times move most with the machine's noise, the
+#: disk's write-back above all).
 QUICK_TOOLS = (APPLY, VERIFY, CP)
 
 
@@ -315,10 +315,14 @@ def runs_for(runs: int, group: str, tool: str = "") -> int:
         return runs
     if group in ("batch", "ceiling"):
         return max(runs, 21)  # a third of a second each, and the noisiest lines of the report
+    if group == "startup" or tool in QUICK_TOOLS:
+        # A fraction of a second each. The net ns/vertex target subtracts the start-up from
+        # meshpivot's times on the small inputs, a difference of two noisy medians; on the
+        # 10M input their first runs follow the peers' runs of several GB, and were up to
+        # three times slower in one full run (the later runs go on alone, the peers done).
+        return max(runs, 9)
     if group == "10M":
-        # The quick tools' first runs there follow the peers' runs of several GB, and were
-        # up to three times slower in one full run: two more runs alone once the peers are done.
-        return max(runs, 7) if tool in QUICK_TOOLS else runs
+        return runs
     return max(runs, 5)
 
 
@@ -676,10 +680,11 @@ def build_report(b: Bench, sizes: list[str], info: dict[str, str], gt_note: str 
     add(f"Versions: {tools_v}.  ")
     add(f"Load average (1 min) at start / end: {info.get('load_start', '?')} / {info.get('load_end', '?')}.  ")
     add(
-        f"Medians of {runs_for(b.args.runs, 'small')} runs per tool ({b.args.runs} for the peers on the 10M "
-        f"input, where one of their runs takes 15 s, and {runs_for(b.args.runs, '10M', CP)} for meshpivot and "
-        "cp there), tools alternating run by run; every run is one child process; peak = the child's "
-        "`ru_maxrss` from `os.wait4`."
+        f"Medians of {runs_for(b.args.runs, 'small')} runs per peer ({b.args.runs} on the 10M input, where one "
+        f"of their runs takes 15 s), {runs_for(b.args.runs, 'small', CP)} for meshpivot and cp and for the "
+        "start-up rows, "
+        f"{runs_for(b.args.runs, 'batch')} for the batch rows; tools alternating run by run; every run is one "
+        "child process; peak = the child's `ru_maxrss` from `os.wait4`."
     )
     add("")
     for note in b.notes:
