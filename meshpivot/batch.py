@@ -520,14 +520,16 @@ def _worker_init(started: Any = None) -> None:
         warnings.simplefilter("ignore")
 
 
-def _preload(path: str) -> None:
-    """Import the adapter for ``path`` (trimesh, a native reader) so that a timeout does not count it."""
+def _preload(path: str) -> bool:
+    """Import the adapter for ``path`` (trimesh, a native reader) so that a timeout does not
+    count it; ``False`` if that failed."""
     from .formats import adapter_for
 
     try:
         adapter_for(path)
     except Exception:
-        pass  # the worker function reports it, with the file's name
+        return False  # the worker function reports it, with the file's name
+    return True
 
 
 def _pool_task(kind: Kind, index: int, path: str, options_dict: Mapping[str, Any] | None) -> Record:
@@ -857,8 +859,8 @@ def _forked_worker(kind: Kind, tasks: Sequence[Task], slot: Any, offset: int, nu
             path, options_dict = tasks[i]
             if (ext := os.path.splitext(path)[1].lower()) not in loaded:
                 _SLOT.pack_into(slot, offset, i, 0.0)
-                _preload(path)
-                loaded.add(ext)
+                if _preload(path):
+                    loaded.add(ext)
             _SLOT.pack_into(slot, offset, i, time.monotonic())  # CLOCK_MONOTONIC: one clock for all
             try:
                 record = _WORKERS[kind](path, options_dict)
@@ -1010,14 +1012,16 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
     def busy() -> int:
         return sum(held(o)[0] >= 0 for o in workers.values())
 
-    taken = 0  # files taken from the task pipe: task numbers leave it in order
-
     def waiting() -> int:
-        """Files not yet taken by a worker (one more while a worker notes the number it took)."""
-        nonlocal taken
-        for w in workers.values():
-            taken = max(taken, _SLOT.unpack_from(slots, w.offset)[0] + 1)
-        return len(tasks) - taken
+        """Files no worker has taken yet: the numbers left in the task pipe and those not written to it."""
+        import fcntl
+        import termios  # imported once the workers run, not on the way to the fork
+
+        try:
+            unread = fcntl.ioctl(numbers, termios.FIONREAD, b"\0\0\0\0")  # a pipe's unread bytes
+        except OSError:
+            return 0  # unknown: look at the pipes without pausing
+        return (int.from_bytes(unread, sys.byteorder) + len(feed)) // _NUMBER.size
 
     try:
         fill()
@@ -1031,13 +1035,13 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
         if feed_end >= 0:
             poller.register(feed_end, select.POLLOUT)
             feeding = True
-        look = (time.monotonic(), 0)  # the last pause's start, and the files taken by then
+        look = (time.monotonic(), len(tasks))  # the last pause's start, and the files waiting then
         while workers and unfinished:
             if (left := waiting()) >= len(workers) and not any(w.buffer for w in workers.values()):
                 # Each worker has a file to take next, and no record is half read.
                 now = time.monotonic()
-                pause = _gather_pause(left, taken - look[1], now - look[0])
-                look = (now, taken)
+                pause = _gather_pause(left, look[1] - left, now - look[0])
+                look = (now, left)
                 time.sleep(pause)
             wait_for = None
             if timeout is not None:
