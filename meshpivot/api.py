@@ -167,6 +167,16 @@ class InspectResult:
         }
 
 
+def _values_checked_here() -> np.errstate:
+    """numpy's floating-point warnings off (and not raised, whatever ``np.seterr`` says).
+
+    meshpivot tests the values it reads itself (NaN, infinities, overflow: an input error
+    that names where). A corrupt float such as a signalling NaN would otherwise also make
+    numpy warn as it is widened or scaled, once per place in the code.
+    """
+    return np.errstate(all="ignore")
+
+
 def measure_file(path: str | Path) -> Measurement:
     """Measure ``path`` (SPEC.md section 2).
 
@@ -177,7 +187,7 @@ def measure_file(path: str | Path) -> Measurement:
     """
     p = Path(path)
     try:
-        with open_asset(p) as asset:
+        with _values_checked_here(), open_asset(p) as asset:
             return asset.measure()
     except MeshPivotError as exc:
         raise exc.with_path(p) from None
@@ -238,7 +248,7 @@ def apply_file(
     if not out_dir.is_dir():
         raise OutputError("the output folder does not exist", out_dir)
     try:
-        with open_asset(src_p) as asset:
+        with _values_checked_here(), open_asset(src_p) as asset:
             _check_output_name(dst_p)
             before = asset.measure()
             fit = compute_fit(before.lo, before.hi, options)

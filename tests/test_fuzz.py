@@ -36,6 +36,7 @@ import struct
 import sys
 import tempfile
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType, ModuleType
@@ -225,6 +226,17 @@ def _run_case(name: str, data: bytes, time_limit: float | None = CASE_SECONDS) -
         raise
 
 
+def _attempt(src: Path, out: Path, time_limit: float | None) -> Exception | None:
+    """Measure ``src``, then fit it into ``out``: what either raised, or ``None``."""
+    try:
+        with _Limits(time_limit):
+            measure_file(src)
+            apply_file(src, out, FitOptions())
+    except Exception as exc:
+        return exc
+    return None
+
+
 def _check_case(name: str, data: bytes, time_limit: float | None) -> None:
     with tempfile.TemporaryDirectory(prefix="meshpivot-fuzz-") as tmp:
         src = Path(tmp) / name
@@ -232,26 +244,29 @@ def _check_case(name: str, data: bytes, time_limit: float | None) -> None:
         out_dir = Path(tmp) / "out"
         out_dir.mkdir()
         CASES_RUN["count"] += 1
-        try:
-            with _Limits(time_limit):
-                measure_file(src)
-                apply_file(src, out_dir / ("fitted" + src.suffix), FitOptions())
-        except Exception as exc:
-            if not isinstance(exc, MeshPivotError) and _known_bug(exc):
-                CASES_RUN["known"] += 1
-                return
-            if not isinstance(exc, MeshPivotError):
-                raise
-            message = str(exc)
-            assert isinstance(exc, InputError), f"{type(exc).__name__} is not an input error: {message}"
+        # numpy's floating-point warnings on corrupt values would reach library callers
+        # (the command line silences warnings): meshpivot checks the values itself.
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always", RuntimeWarning)
+            failure = _attempt(src, out_dir / ("fitted" + src.suffix), time_limit)
+        numeric = [f"{w.filename}:{w.lineno}: {w.message}" for w in warned if w.category is RuntimeWarning]
+        assert not numeric, numeric
+        if failure is None:
+            leftovers = [p.name for p in out_dir.iterdir() if p.name.startswith(".meshpivot-")]
+            assert not leftovers, f"staging folders left behind: {leftovers}"
+            CASES_RUN["written"] += 1
+        elif not isinstance(failure, MeshPivotError):
+            if not _known_bug(failure):
+                raise failure
+            CASES_RUN["known"] += 1
+            return
+        else:
+            message = str(failure)
+            assert isinstance(failure, InputError), f"{type(failure).__name__} is not an input error: {message}"
             assert "\n" not in message and "\r" not in message, f"message is not one line: {message!r}"
             assert message.startswith(str(src)), f"message does not name the file: {message!r}"
             assert list(out_dir.iterdir()) == [], "a failed apply left files behind"
             CASES_RUN["refused"] += 1
-        else:
-            leftovers = [p.name for p in out_dir.iterdir() if p.name.startswith(".meshpivot-")]
-            assert not leftovers, f"staging folders left behind: {leftovers}"
-            CASES_RUN["written"] += 1
         assert src.read_bytes() == data, "the input changed"
 
 

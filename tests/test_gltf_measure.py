@@ -578,31 +578,54 @@ def test_skinned_mesh_node_own_translation_is_ignored() -> None:
     np.testing.assert_allclose(ref_box(doc)[0], m.lo)
 
 
-def _float_joints(joint: float, weight: float = 1.0) -> GltfDocument:
-    """The skinned cube of the test above, its JOINTS_0 stored as floats: ``joint`` with ``weight``."""
+def _float_joints(joint: float, weight: float = 1.0, dtype: str = "<f4", **joints_acc: Any) -> GltfDocument:
+    """The skinned cube of the test above, its JOINTS_0 stored as ``dtype`` (floats unless
+    said): ``joint`` with ``weight``; ``joints_acc`` goes into the JOINTS_0 accessor."""
     ibm = np.eye(4, dtype="<f4").T.reshape(1, 16)
-    joints = np.tile(np.array([0, joint, 0, 0], dtype="<f4"), (8, 1))
+    joints = np.tile(np.array([0, joint, 0, 0]).astype(dtype), (8, 1))
     weights = np.tile(np.array([1 - weight, weight, 0, 0], dtype="<f4"), (8, 1))
+    ctype = {"<f4": 5126, "i1": 5120, "u1": 5121}[dtype]
     return build(
         {
             "scenes": [{"nodes": [0, 1]}],
             "nodes": [{"mesh": 0, "skin": 0}, {"translation": [0, 5, 0]}],
             "skins": [{"joints": [1], "inverseBindMatrices": 3}],
             "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "JOINTS_0": 1, "WEIGHTS_0": 2}}]}],
-            "accessors": [acc(0, 8), acc(1, 8, "VEC4", 5126), acc(2, 8, "VEC4"), acc(3, 1, "MAT4")],
+            "accessors": [acc(0, 8), acc(1, 8, "VEC4", ctype, **joints_acc), acc(2, 8, "VEC4"), acc(3, 1, "MAT4")],
         },
         [CUBE, joints, weights, ibm],
     )
 
 
-@pytest.mark.parametrize("joint", [float("nan"), float("inf"), 1e30, -1.0, 0.5, 1.0])
-def test_float_joints_that_name_no_joint_are_reported_without_a_numpy_warning(joint: float) -> None:
-    # Out of glTF's rules (joints are unsigned integers) but read by value: a float that is
-    # not a whole joint index is an error naming the accessor, never a cast warning.
+@pytest.mark.parametrize(
+    ("joint", "dtype", "shown"),
+    [
+        (float("nan"), "<f4", "nan"),
+        (float("inf"), "<f4", "inf"),
+        (1e30, "<f4", r"1\.0000000150474662e\+30"),
+        (-1.0, "<f4", r"-1\.0"),
+        (0.5, "<f4", r"0\.5"),
+        (1.0, "<f4", r"1\.0"),
+        (-1, "i1", "-1"),  # signed joints, also out of glTF's rules: the value, not the largest one
+        (3, "u1", "3"),
+    ],
+)
+def test_joints_that_name_no_joint_are_reported_by_value_without_a_numpy_warning(
+    joint: float, dtype: str, shown: str
+) -> None:
+    # A float joint (out of glTF's rules: joints are unsigned integers) is read by value: one
+    # that is not a whole joint index is an error naming the accessor, never a cast warning.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(UnreadableInputError, match=r"/attributes/JOINTS_0 holds .*one of the 1 joints of /skins/0"):
-            measure_document(_float_joints(joint))
+        message = rf"/attributes/JOINTS_0 holds {shown}; .*one of the 1 joints of /skins/0$"
+        with pytest.raises(UnreadableInputError, match=message):
+            measure_document(_float_joints(joint, dtype=dtype))
+
+
+def test_normalized_joints_are_reported_as_such() -> None:
+    # Normalized, the stored joint 1 would read as 1/255: the message names the flag instead.
+    with pytest.raises(UnreadableInputError, match=r"/attributes/JOINTS_0 is normalized; "):
+        measure_document(_float_joints(1, dtype="u1", normalized=True))
 
 
 def test_float_joints_that_name_a_joint_or_weigh_nothing_are_used() -> None:

@@ -35,6 +35,7 @@ import struct
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from hypothesis import strategies as st
 
 from meshpivot.api import apply_file, measure_file, verify_file
 from meshpivot.batch import CRASH_TEST_ENV
-from meshpivot.errors import InputError
+from meshpivot.errors import InputError, NonFiniteInputError
 from meshpivot.options import DEFAULT_ATOL, DEFAULT_RTOL, FitOptions
 
 RUNS = int(os.environ.get("MESHPIVOT_ROBUST_RUNS", "200"))
@@ -859,3 +860,75 @@ def test_random_meshes_verify_with_default_tolerances(tmp_path: Path, case: tupl
 def test_default_tolerances_are_documented_values() -> None:
     """The README quotes these; change both together."""
     assert (DEFAULT_RTOL, DEFAULT_ATOL) == (1e-5, 1e-6)
+
+
+# --------------------------------------------------------------------------- corrupt floats
+
+#: A signalling NaN as float32. Widening or scaling it raises the CPU's "invalid" flag, on
+#: which numpy warns ("invalid value encountered in cast"), unlike a quiet NaN.
+SIGNALLING_NAN = struct.pack("<I", 0x7F800001)
+
+
+def _glb_with_a_signalling_nan(path: Path, where: str) -> Path:
+    """A tetrahedron's GLB with one float replaced by a signalling NaN: in a drawn vertex
+    (``position``), in a fifth vertex that no index uses (``unused``), or in the translation
+    of its one EXT_mesh_gpu_instancing instance (``instance``)."""
+    corners = [(0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)]
+    positions = b"".join(struct.pack("<3f", *c) for c in corners)
+    if where == "position":
+        positions = positions[:4] + SIGNALLING_NAN + positions[8:]
+    if where == "unused":
+        positions += struct.pack("<f", 0.0) + SIGNALLING_NAN + struct.pack("<f", 0.0)
+    indices = struct.pack("<12I", 0, 1, 2, 0, 1, 3, 0, 2, 3, 1, 2, 3)
+    blobs = [positions, indices]
+    node: dict[str, Any] = {"mesh": 0}
+    accessors: list[dict[str, Any]] = [
+        {"bufferView": 0, "componentType": 5126, "count": len(positions) // 12, "type": "VEC3"},
+        {"bufferView": 1, "componentType": 5125, "count": 12, "type": "SCALAR"},
+    ]
+    doc: dict[str, Any] = {"asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [node]}
+    if where == "instance":
+        blobs.append(struct.pack("<f", 5.0) + SIGNALLING_NAN + struct.pack("<f", 0.0))
+        accessors.append({"bufferView": 2, "componentType": 5126, "count": 1, "type": "VEC3"})
+        node["extensions"] = {"EXT_mesh_gpu_instancing": {"attributes": {"TRANSLATION": 2}}}
+        doc["extensionsUsed"] = ["EXT_mesh_gpu_instancing"]
+    offsets = np.cumsum([0] + [len(b) for b in blobs]).tolist()
+    doc["meshes"] = [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}]
+    doc["accessors"] = accessors
+    doc["bufferViews"] = [{"buffer": 0, "byteOffset": offsets[k], "byteLength": len(b)} for k, b in enumerate(blobs)]
+    doc["buffers"] = [{"byteLength": offsets[-1]}]
+    js, binary = _pad(json.dumps(doc).encode(), b" "), b"".join(blobs)
+    path.write_bytes(
+        struct.pack("<III", GLB_MAGIC, 2, 12 + 8 + len(js) + 8 + len(binary))
+        + struct.pack("<II", len(js), JSON_CHUNK) + js
+        + struct.pack("<II", len(binary), BIN_CHUNK) + binary
+    )  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize(
+    ("where", "error"),
+    [
+        ("position", r"/meshes/0/primitives/0 \(node 0\): a vertex coordinate is NaN or infinite"),
+        ("instance", r"/nodes/0/extensions/EXT_mesh_gpu_instancing/attributes/TRANSLATION holds NaN or infinity"),
+        ("unused", None),  # not drawn: measured and fitted without it
+    ],
+)
+@pytest.mark.parametrize("numpy_errors", ["warn", "raise"])
+def test_a_signalling_nan_is_checked_by_meshpivot_not_by_numpy(
+    tmp_path: Path, where: str, error: str | None, numpy_errors: str
+) -> None:
+    # Neither a numpy warning (what library callers would see) nor, when the caller has set
+    # numpy to raise, a FloatingPointError: the input error that names the place, or the fit.
+    src = _glb_with_a_signalling_nan(tmp_path / f"{where}.glb", where)
+    out = tmp_path / "out.glb"
+    with warnings.catch_warnings(record=True) as warned, np.errstate(all=numpy_errors):  # type: ignore[arg-type]
+        warnings.simplefilter("always")
+        for run in (lambda: measure_file(src), lambda: apply_file(src, out, SPEC)):
+            if error is None:
+                run()
+            else:
+                with pytest.raises(NonFiniteInputError, match=error):
+                    run()
+    assert [str(w.message) for w in warned] == []
+    assert out.exists() == (error is None)  # a NaN kept as read: invalid glTF, as the input was

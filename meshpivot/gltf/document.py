@@ -1249,7 +1249,8 @@ class _Helper(threading.Thread):
 
     def run(self) -> None:
         try:
-            _write_jobs(self.fd, self.jobs, front=True)
+            with np.errstate(all="ignore"):  # as in the caller (api): values are checked where read
+                _write_jobs(self.fd, self.jobs, front=True)
         except BaseException as exc:
             self.error = exc
 

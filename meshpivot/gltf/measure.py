@@ -326,20 +326,22 @@ def skinned_points(
         found = True
         if mask is not None:
             jv, wv = jv[mask], wv[mask]
+        where = f"{prim.where}/attributes/JOINTS_{s}"
+        acc = prim.json.get("attributes", {}).get(f"JOINTS_{s}")
+        if prim._draco is None and isinstance(acc, int) and accessor_info(doc, acc).normalized:
+            raise UnreadableInputError(f"{where} is normalized; glTF stores joint indices as plain unsigned integers")
         w = np.asarray(wv, dtype=np.float64).reshape(len(points), -1)
         jv = np.where(w != 0.0, np.asarray(jv).reshape(len(points), -1), 0)  # a weightless joint is unused
-        if jv.dtype.kind == "f":  # glTF stores joints as unsigned integers; floats must name one too
-            odd = ~((jv >= 0) & (jv < max(nj, 1)) & (jv == np.floor(jv)))  # NaN included
-            if odd.any():
-                raise UnreadableInputError(
-                    f"{prim.where}/attributes/JOINTS_{s} holds {float(jv[odd][0])!r}; "
-                    f"expected the index of one of the {nj} joints of /skins/{skin}"
-                )
-        jidx = jv.astype(np.int64)
-        if jidx.size and (int(jidx.max()) >= nj or int(jidx.min()) < 0):
+        odd = ~((jv >= 0) & (jv < nj))  # NaN included
+        if jv.dtype.kind == "f":  # outside glTF's rules (unsigned integers), read by value
+            odd |= jv != np.floor(jv)
+        if odd.any():
+            bad = jv[odd][0]
+            shown = repr(float(bad)) if jv.dtype.kind == "f" else str(int(bad))
             raise UnreadableInputError(
-                f"{prim.where}/attributes/JOINTS_{s} references joint {int(jidx.max())}; /skins/{skin} has {nj} joints"
+                f"{where} holds {shown}; expected the index of one of the {nj} joints of /skins/{skin}"
             )
+        jidx = jv.astype(np.int64)
         for c in range(jidx.shape[1]):
             for k in range(0, len(points), CHUNK):
                 sl = slice(k, k + CHUNK)
@@ -362,6 +364,9 @@ def instance_matrices(doc: GltfDocument, node: int) -> F64 | None:
     parts = {
         k: read_accessor(doc, attrs[k]).astype(np.float64) for k in ("TRANSLATION", "ROTATION", "SCALE") if k in attrs
     }
+    for k, v in parts.items():
+        if not np.isfinite(v).all():
+            raise NonFiniteInputError(f"/nodes/{node}/extensions/{INSTANCING}/attributes/{k} holds NaN or infinity")
     counts = {len(v) for v in parts.values()}
     if len(counts) > 1:
         raise UnreadableInputError(f"/nodes/{node}/extensions/{INSTANCING} attributes have different counts")
