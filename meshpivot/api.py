@@ -26,11 +26,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .checks import Check, verify_box
-from .errors import MeshPivotError, OutputError, SpecError
+from .errors import MeshPivotError, NonFiniteInputError, OutputError, SpecError
 from .fit import Fit, compute_fit, pivot_of_origin
-from .formats import KNOWN_EXTENSIONS, Measurement, open_asset
+from .formats import KNOWN_EXTENSIONS, Asset, Measurement, open_asset
 from .options import FitOptions
 from .scratch import STAGING_PREFIX, lock_folder, locked_folder
+from .vectors import values_checked_here
 
 __all__ = [
     "ApplyResult",
@@ -160,21 +161,11 @@ class InspectResult:
             "min": _floats(m.lo),
             "max": _floats(m.hi),
             "size": _floats(m.size),
-            "center": _floats((m.lo + m.hi) / 2),
+            "center": _floats(m.lo / 2 + m.hi / 2),  # as (lo + hi) / 2, without overflowing
             "pivot_point": self.pivot_point,
             "counts": m.counts,
             "notes": m.notes,
         }
-
-
-def _values_checked_here() -> np.errstate:
-    """numpy's floating-point warnings off (and not raised, whatever ``np.seterr`` says).
-
-    meshpivot tests the values it reads itself (NaN, infinities, overflow: an input error
-    that names where). A corrupt float such as a signalling NaN would otherwise also make
-    numpy warn as it is widened or scaled, once per place in the code.
-    """
-    return np.errstate(all="ignore")
 
 
 def measure_file(path: str | Path) -> Measurement:
@@ -187,10 +178,20 @@ def measure_file(path: str | Path) -> Measurement:
     """
     p = Path(path)
     try:
-        with _values_checked_here(), open_asset(p) as asset:
-            return asset.measure()
+        with values_checked_here(), open_asset(p) as asset:
+            return _measured(asset)
     except MeshPivotError as exc:
         raise exc.with_path(p) from None
+
+
+def _measured(asset: Asset) -> Measurement:
+    """``asset.measure()``, whose box must have a finite size."""
+    m = asset.measure()
+    if not np.all(np.isfinite(m.size)):
+        raise NonFiniteInputError(
+            f"the bounding box is too large: from {_floats(m.lo)} to {_floats(m.hi)}, its size overflows 1.8e308"
+        )
+    return m
 
 
 def inspect_file(path: str | Path) -> InspectResult:
@@ -201,7 +202,8 @@ def inspect_file(path: str | Path) -> InspectResult:
 def verify_file(path: str | Path, options: FitOptions) -> VerifyResult:
     """Check that ``path`` has the size and pivot that ``options`` ask for (SPEC.md 8)."""
     m = measure_file(path)
-    return VerifyResult(str(path), options, m, verify_box(m.lo, m.hi, options))
+    with values_checked_here():
+        return VerifyResult(str(path), options, m, verify_box(m.lo, m.hi, options))
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -248,9 +250,9 @@ def apply_file(
     if not out_dir.is_dir():
         raise OutputError("the output folder does not exist", out_dir)
     try:
-        with _values_checked_here(), open_asset(src_p) as asset:
+        with values_checked_here(), open_asset(src_p) as asset:
             _check_output_name(dst_p)
-            before = asset.measure()
+            before = _measured(asset)
             fit = compute_fit(before.lo, before.hi, options)
             asset.replace_input = in_place
             protect = set() if in_place else {p.resolve() for p in asset.input_files()}

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import FlatAxisError
+from .errors import FlatAxisError, SpecError
 from .options import FitOptions
 
 __all__ = [
@@ -39,6 +39,11 @@ __all__ = [
 
 AXES = ("x", "y", "z")
 F64 = NDArray[np.float64]
+#: The largest coordinate a fit may give: float32's, the type meshes are stored and drawn
+#: in (glTF, PLY, STL and USD store it; OBJ is read back so by most software).
+COORDINATE_MAX = float(np.finfo(np.float32).max)
+#: float32's smallest normal number: an extent a fit shrinks below it collapses when stored.
+EXTENT_MIN = float(np.finfo(np.float32).tiny)
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,8 @@ def compute_scale(extents: ArrayLike, options: FitOptions) -> F64:
     FlatAxisError
         An axis with a target has zero extent (stretch), or every axis with a
         target is flat (``preserve_aspect_ratio``).
+    SpecError
+        A factor is not a positive finite number (a target and an extent too far apart).
     """
     ext = np.array(extents, dtype=np.float64).reshape(3)
     targets = options.scaled_bbox
@@ -134,14 +141,14 @@ def compute_scale(extents: ArrayLike, options: FitOptions) -> F64:
     if not axes:
         return np.ones(3)
     if options.preserve_aspect_ratio:
-        ratios = [targets[i] / ext[i] for i in axes if ext[i] > 0]
+        ratios = [(_factor(targets[i], ext[i], i), i) for i in axes if ext[i] > 0]
         if not ratios:
             names = ", ".join(f"{AXES[i]} ({'width height depth'.split()[i]})" for i in axes)
             raise FlatAxisError(
                 f"every axis with a target size is flat (zero extent): {names}; "
                 "there is nothing to scale"
             )
-        return np.full(3, min(ratios))
+        return np.full(3, min(ratios)[0])
     flat = [i for i in axes if not ext[i] > 0]
     if flat:
         i = flat[0]
@@ -152,7 +159,7 @@ def compute_scale(extents: ArrayLike, options: FitOptions) -> F64:
     scale = np.empty(3)
     factors = []
     for i in axes:
-        scale[i] = targets[i] / ext[i]
+        scale[i] = _factor(targets[i], ext[i], i)
         factors.append(scale[i])
     # Geometric mean of the stretched axes' factors, for the auto axes.
     mean = math.exp(sum(math.log(f) for f in factors) / len(factors))
@@ -162,6 +169,18 @@ def compute_scale(extents: ArrayLike, options: FitOptions) -> F64:
         if i not in axes:
             scale[i] = mean
     return scale
+
+
+def _factor(target: float, extent: float, axis: int) -> float:
+    """``target / extent``, which must be a positive finite number."""
+    with np.errstate(all="ignore"):
+        f = float(np.float64(target) / np.float64(extent))
+    if not (math.isfinite(f) and f > 0.0):
+        raise SpecError(
+            f"scaled_bbox[{axis}] = {target:g} m for a measured {AXES[axis]} extent of {extent:g} "
+            f"needs a scale factor of {f:g}: out of the range of floating-point numbers"
+        )
+    return f
 
 
 def compute_fit(lo: ArrayLike, hi: ArrayLike, options: FitOptions) -> Fit:
@@ -182,6 +201,9 @@ def compute_fit(lo: ArrayLike, hi: ArrayLike, options: FitOptions) -> Fit:
     ------
     FlatAxisError
         See :func:`compute_scale`.
+    SpecError
+        A factor out of range (:func:`compute_scale`), a fitted box that reaches beyond
+        :data:`COORDINATE_MAX`, or an extent shrunk below :data:`EXTENT_MIN`.
 
     Examples
     --------
@@ -190,12 +212,29 @@ def compute_fit(lo: ArrayLike, hi: ArrayLike, options: FitOptions) -> Fit:
     ([0.5, 0.5, 0.5], [-0.5, -0.0, -0.25])
     """
     lo_a, hi_a = _as_box(lo, hi)
-    scale = compute_scale(hi_a - lo_a, options)
-    slo = lo_a * scale
-    shi = hi_a * scale
-    p = np.array(options.pivot_point, dtype=np.float64)
-    pivot = (0.5 - p) * slo + (0.5 + p) * shi
-    return Fit(scale=scale, translation=-pivot, source_lo=lo_a, source_hi=hi_a)
+    with np.errstate(all="ignore"):  # what overflows is checked below
+        scale = compute_scale(hi_a - lo_a, options)
+        slo = lo_a * scale
+        shi = hi_a * scale
+        p = np.array(options.pivot_point, dtype=np.float64)
+        pivot = (0.5 - p) * slo + (0.5 + p) * shi
+        fit = Fit(scale=scale, translation=-pivot, source_lo=lo_a, source_hi=hi_a)
+        t_lo, t_hi = fit.target_bounds()
+        reach = max(float(np.max(np.abs(b))) for b in (t_lo, t_hi, pivot))
+        fitted = t_hi - t_lo
+    if not reach <= COORDINATE_MAX:  # NaN included
+        raise SpecError(
+            f"the fitted box would reach {reach:g} m from the origin, beyond {COORDINATE_MAX:.3g}, "
+            "the largest float32, in which meshes are stored and drawn"
+        )
+    for i in range(3):
+        extent = float(hi_a[i] - lo_a[i])
+        if extent >= EXTENT_MIN and not fitted[i] >= EXTENT_MIN:
+            raise SpecError(
+                f"the fit would shrink the {AXES[i]} extent from {extent:g} m to {float(fitted[i]):g} m, "
+                f"below {EXTENT_MIN:.3g}, the smallest normal float32: the axis would collapse"
+            )
+    return fit
 
 
 def target_box(extents: ArrayLike, pivot_point: ArrayLike) -> tuple[F64, F64]:

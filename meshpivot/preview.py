@@ -45,6 +45,7 @@ from .errors import MeshPivotError, MissingDependencyError, OutputError, SpecErr
 from .geometry import WorldGeometry, world_geometry
 from .options import FitOptions
 from .scratch import STAGING_PREFIX, locked_folder
+from .vectors import values_checked_here
 
 try:
     from PIL import Image, ImageDraw, ImageFont
@@ -1094,11 +1095,12 @@ def preview_file(
     """
     _require_pillow()
     p = Path(path)
-    try:
-        geometry = world_geometry(p)
-    except MeshPivotError as exc:
-        raise exc.with_path(p) from None
-    return render_preview(geometry, out_png, options=options, title=p.name, view_size=view_size)
+    with values_checked_here():
+        try:
+            geometry = world_geometry(p)
+        except MeshPivotError as exc:
+            raise exc.with_path(p) from None
+        return render_preview(geometry, out_png, options=options, title=p.name, view_size=view_size)
 
 
 def preview_before_after(
@@ -1136,15 +1138,16 @@ def preview_before_after(
     _require_pillow()
     view_size = _check_view_size(view_size)
     geoms = []
-    for p in (Path(src), Path(dst)):
-        try:
-            geoms.append((p, world_geometry(p)))
-        except MeshPivotError as exc:
-            raise exc.with_path(p) from None
-    w, h = panel_size(view_size)
-    canvas = _Canvas(2 * w, h, view_size)
-    for k, (p, geom) in enumerate(geoms):
-        label = ("BEFORE: " if k == 0 else "AFTER: ") + p.name
-        render_panel(geom, options=options, title=label, view_size=view_size, canvas=canvas, left=k * w)
-    canvas.draw.line([(w - 1, 0), (w - 1, h - 1)], fill=TEXT, width=2)
-    return _write_png(canvas.image, out_png)
+    with values_checked_here():
+        for p in (Path(src), Path(dst)):
+            try:
+                geoms.append((p, world_geometry(p)))
+            except MeshPivotError as exc:
+                raise exc.with_path(p) from None
+        w, h = panel_size(view_size)
+        canvas = _Canvas(2 * w, h, view_size)
+        for k, (p, geom) in enumerate(geoms):
+            label = ("BEFORE: " if k == 0 else "AFTER: ") + p.name
+            render_panel(geom, options=options, title=label, view_size=view_size, canvas=canvas, left=k * w)
+        canvas.draw.line([(w - 1, 0), (w - 1, h - 1)], fill=TEXT, width=2)
+        return _write_png(canvas.image, out_png)

@@ -29,6 +29,7 @@ __all__ = [
     "transform_normals",
     "transform_points",
     "transform_tangents",
+    "values_checked_here",
 ]
 
 F64 = NDArray[np.float64]
@@ -38,6 +39,18 @@ CHUNK = 1 << 18  # rows per chunk on hot paths: 256 k vertices
 HINT_CHUNK = 1 << 14
 Release = Callable[[NDArray[Any]], None]  # told about each slice once it has been read
 SIDES = 6  # of a box: bit 2 * axis marks the min face of an axis, bit 2 * axis + 1 its max face
+
+
+def values_checked_here() -> np.errstate:
+    """numpy's floating-point warnings off, and never raised whatever ``np.seterr`` says.
+
+    For the file functions of :mod:`meshpivot.api` and :mod:`meshpivot.preview`: meshpivot
+    tests the values it reads and computes itself (NaN, infinities, overflow: an error
+    that names the place). A corrupt float such as a signalling NaN would otherwise also
+    make numpy warn as it is widened or scaled, once per place in the code, or raise
+    ``FloatingPointError`` for a caller who set numpy to raise.
+    """
+    return np.errstate(all="ignore")
 
 
 def point_bounds(points: ArrayLike, *, what: str = "points") -> tuple[F64, F64]:

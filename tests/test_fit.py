@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -10,8 +11,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from meshpivot.errors import FlatAxisError
-from meshpivot.fit import compute_fit, compute_scale, pivot_of_origin, target_box
+from meshpivot.errors import FlatAxisError, SpecError
+from meshpivot.fit import COORDINATE_MAX, EXTENT_MIN, compute_fit, compute_scale, pivot_of_origin, target_box
 from meshpivot.options import FitOptions
 from meshpivot.vectors import point_bounds, transform_points
 
@@ -203,3 +204,60 @@ def test_compute_scale_returns_positive_factors() -> None:
 def test_pivot_of_origin_describes_the_file_as_it_is() -> None:
     assert pivot_of_origin([-1, 0, -2], [1, 3, 2]) == [0.0, -0.5, 0.0]
     assert pivot_of_origin([1, 0, 0], [2, 0, 1])[:2] == [-1.5, None]
+
+
+# --- the range of floating-point numbers -----------------------------------------------
+
+any_extent = st.floats(0.0, 1e308, allow_nan=False, allow_infinity=False)
+any_target = st.one_of(st.just(-1.0), st.floats(1e-320, 1e308, allow_nan=False, allow_infinity=False))
+any_coord = st.floats(-1e307, 1e307, allow_nan=False, allow_infinity=False)
+
+
+@given(
+    st.tuples(any_coord, any_coord, any_coord),
+    st.tuples(any_extent, any_extent, any_extent),
+    st.tuples(any_target, any_target, any_target),
+    st.tuples(pivot_coord, pivot_coord, pivot_coord),
+    st.booleans(),
+)
+def test_a_fit_is_finite_and_storable_or_an_error_that_says_so(
+    corner: tuple[float, float, float],
+    extents: tuple[float, float, float],
+    targets: tuple[float, float, float],
+    pivot: tuple[float, float, float],
+    preserve: bool,
+) -> None:
+    # Across the whole float64 range: either factors > 0 and a fitted box inside float32's
+    # range whose extents did not collapse, or one of the two errors of the request.
+    lo = np.array(corner)
+    hi = lo + np.array(extents)
+    assume(np.all(np.isfinite(hi)))
+    options = FitOptions(scaled_bbox=targets, pivot_point=pivot, preserve_aspect_ratio=preserve)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning on the way either
+        try:
+            fit = compute_fit(lo, hi, options)
+        except (SpecError, FlatAxisError):
+            return
+    assert np.all(np.isfinite(fit.scale)) and np.all(fit.scale > 0)
+    assert np.all(np.isfinite(fit.translation))
+    t_lo, t_hi = fit.target_bounds()
+    assert np.all(np.abs(t_lo) <= COORDINATE_MAX) and np.all(np.abs(t_hi) <= COORDINATE_MAX)
+    grown = (hi - lo >= EXTENT_MIN) & ~(t_hi - t_lo >= EXTENT_MIN)
+    assert not grown.any(), (t_hi - t_lo).tolist()
+
+
+@pytest.mark.parametrize(
+    ("hi", "targets", "message"),
+    [
+        ((1.0, 1.0, 1.0), (1e39, -1, -1), r"would reach 5e\+38 m from the origin, beyond 3\.4e\+38"),
+        ((1e-30, 1.0, 1.0), (1e300, -1, -1), r"scaled_bbox\[0\] = 1e\+300 m for a measured x extent of 1e-30 .*inf"),
+        ((1.0, 1.0, 1.0), (1e-300, -1, -1), r"shrink the x extent from 1 m to 1e-300 m, below 1\.18e-38"),
+        ((1e300, 1.0, 1.0), (1e-30, -1, -1), r"scale factor of 0: out of the range"),
+    ],
+)
+def test_fits_out_of_floating_point_range_are_request_errors(
+    hi: tuple[float, float, float], targets: tuple[float, float, float], message: str
+) -> None:
+    with pytest.raises(SpecError, match=message):
+        compute_fit([0, 0, 0], hi, FitOptions(scaled_bbox=targets))

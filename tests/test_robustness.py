@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import struct
@@ -45,7 +46,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from meshpivot.api import apply_file, measure_file, verify_file
+from meshpivot.api import apply_file, inspect_file, measure_file, verify_file
 from meshpivot.batch import CRASH_TEST_ENV
 from meshpivot.errors import InputError, NonFiniteInputError
 from meshpivot.options import DEFAULT_ATOL, DEFAULT_RTOL, FitOptions
@@ -932,3 +933,75 @@ def test_a_signalling_nan_is_checked_by_meshpivot_not_by_numpy(
                     run()
     assert [str(w.message) for w in warned] == []
     assert out.exists() == (error is None)  # a NaN kept as read: invalid glTF, as the input was
+
+
+TETRAHEDRON = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32)
+TETRA_FACES = np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]])
+
+
+def test_a_box_whose_size_overflows_is_an_input_error_everywhere(tmp_path: Path) -> None:
+    # float32 positions of +-3.4e38 under a node scale of 4e269: a finite box (+-1.36e308)
+    # whose size does not fit in float64. It was 'size inf' for inspect, and an internal
+    # error (math domain) or a collapsed output for apply.
+    corners = np.array([[-3.4e38] * 3, [3.4e38, 0, 0], [0, 3.4e38, 0], [0, 0, 3.4e38]], dtype=np.float32)
+    node = {"mesh": 0, "scale": [4e269] * 3}
+    src = write_gltf(tmp_path / "huge.glb", corners, TETRA_FACES, attributes=False, nodes=[node])
+    message = r"the bounding box is too large: .* its size overflows 1\.8e308"
+    calls = {
+        "measure": lambda: measure_file(src),
+        "verify": lambda: verify_file(src, SPEC),
+        "apply": lambda: apply_file(src, tmp_path / "out.glb", SPEC),
+        "apply, preserving the aspect ratio": lambda: apply_file(
+            src, tmp_path / "out.glb", FitOptions(scaled_bbox=(1, 1, 1), preserve_aspect_ratio=True)
+        ),
+    }
+    for what, call in calls.items():
+        with warnings.catch_warnings(), np.errstate(all="raise"):
+            warnings.simplefilter("error")
+            with pytest.raises(NonFiniteInputError, match=message):
+                call()
+        assert not (tmp_path / "out.glb").exists(), what
+
+
+@pytest.mark.parametrize(
+    ("bbox", "message"),
+    [
+        ("1e39", "would reach 5e[+]38 m from the origin, beyond 3.4e[+]38, the largest float32"),
+        ("1e-300", "shrink the x extent from 1 m to 1e-300 m"),
+    ],
+)
+def test_a_fit_beyond_float32_is_refused_before_anything_is_written(tmp_path: Path, bbox: str, message: str) -> None:
+    # It was written: float32 infinities (or zeros) in the output, exit 0, and verify of
+    # that output then failed.
+    src = write_gltf(tmp_path / "tetra.glb", TETRAHEDRON, TETRA_FACES, attributes=False)
+    for out in ("out.glb", "out.obj", "out.stl"):
+        r = subprocess.run(
+            meshpivot_cmd("apply", str(src), str(tmp_path / out), "--scaled-bbox", bbox, "-1", "-1"),
+            env=quiet_env(),
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 2, (out, r.returncode, r.stderr)  # the request's fault: a usage error
+        assert r.stderr.count("\n") == 1 and re.search(message, r.stderr), r.stderr
+        assert not (tmp_path / out).exists()
+
+
+def test_the_centre_of_a_box_far_out_does_not_overflow(tmp_path: Path) -> None:
+    # lo and hi near 1.5e308: (lo + hi) / 2 overflowed to inf in inspect's centre.
+    node = {"mesh": 0, "translation": [1.5e308, 0, 0]}
+    src = write_gltf(tmp_path / "far.glb", TETRAHEDRON, TETRA_FACES, attributes=False, nodes=[node])
+    info = inspect_file(src).to_dict()
+    assert info["center"][0] == 1.5e308 and info["size"][0] == 0.0  # 1 m is below 1.5e308's spacing
+
+
+@pytest.mark.parametrize("where", ["position", "instance"])
+def test_a_preview_of_a_signalling_nan_is_an_input_error_without_numpy_noise(tmp_path: Path, where: str) -> None:
+    pytest.importorskip("PIL")
+    from meshpivot.preview import preview_file
+
+    src = _glb_with_a_signalling_nan(tmp_path / f"{where}.glb", where)
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        with pytest.raises(NonFiniteInputError, match="NaN or infinit"):
+            preview_file(src, tmp_path / "picture.png")
+    assert not (tmp_path / "picture.png").exists()
