@@ -760,6 +760,9 @@ def test_the_parent_pauses_less_as_the_task_pipe_runs_dry(
     monkeypatch.setattr(batch, "_ready", looked)
     monkeypatch.setattr(batch, "_gather_pause", noted)
     monkeypatch.setattr(time, "sleep", sleeping)
+    # Longer full pauses than the 4 ms default: files that a busy machine stretches to a few
+    # milliseconds still empty the pipe in less than one of them, near the end.
+    monkeypatch.setattr(batch, "_GATHER_SECONDS", 0.03)
     paths = [str(tmp_path / f"file_{k:03d}.stl") for k in range(150)]
     records = list(batch.run_many(paths, kind="inspect", jobs=2))
     assert sorted(r["path"] for r in records) == paths
@@ -803,7 +806,7 @@ def test_a_forked_worker_imports_each_reader_once_and_not_against_the_timeout(
             f.write(ext + "\n")
         if ext == ".OBJ":
             return False  # failed (the worker function would say why, for each file)
-        time.sleep(0.6)
+        time.sleep(1.2)
         return True
 
     def quick(path: str, _options: Any = None) -> dict[str, Any]:
@@ -812,7 +815,7 @@ def test_a_forked_worker_imports_each_reader_once_and_not_against_the_timeout(
     monkeypatch.setitem(batch._WORKERS, "inspect", quick)
     monkeypatch.setattr(batch, "_preload", slow_import)
     paths = [str(tmp_path / f"file_{k:02d}.{'stl' if k % 2 else 'OBJ'}") for k in range(30)]
-    records = list(batch.run_many(paths, kind="inspect", jobs=2, timeout=0.4))
+    records = list(batch.run_many(paths, kind="inspect", jobs=2, timeout=1.0))
     assert [r["path"] for r in records] == paths
     assert {r["status"] for r in records} == {"ok"}, [r.get("error") for r in records]
     seen = imports.read_text().split()

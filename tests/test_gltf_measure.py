@@ -626,6 +626,9 @@ def test_normalized_joints_are_reported_as_such() -> None:
     # Normalized, the stored joint 1 would read as 1/255: the message names the flag instead.
     with pytest.raises(UnreadableInputError, match=r"/attributes/JOINTS_0 is normalized; "):
         measure_document(_float_joints(1, dtype="u1", normalized=True))
+    # Joints that are all 0 read as 0 either way: measured, as they were before the check.
+    m = measure_document(_float_joints(0, dtype="u1", normalized=True))
+    np.testing.assert_array_equal(m.lo, [-1, 4, -1])
 
 
 def test_float_joints_that_name_a_joint_or_weigh_nothing_are_used() -> None:

@@ -327,11 +327,12 @@ def skinned_points(
         if mask is not None:
             jv, wv = jv[mask], wv[mask]
         where = f"{prim.where}/attributes/JOINTS_{s}"
-        acc = prim.json.get("attributes", {}).get(f"JOINTS_{s}")
-        if prim._draco is None and isinstance(acc, int) and accessor_info(doc, acc).normalized:
-            raise UnreadableInputError(f"{where} is normalized; glTF stores joint indices as plain unsigned integers")
         w = np.asarray(wv, dtype=np.float64).reshape(len(points), -1)
         jv = np.where(w != 0.0, np.asarray(jv).reshape(len(points), -1), 0)  # a weightless joint is unused
+        acc = prim.json.get("attributes", {}).get(f"JOINTS_{s}")
+        if prim._draco is None and isinstance(acc, int) and accessor_info(doc, acc).normalized and jv.any():
+            # Decoded, a stored joint 1 would read as 1/255; 0 reads as 0 either way.
+            raise UnreadableInputError(f"{where} is normalized; glTF stores joint indices as plain unsigned integers")
         odd = ~((jv >= 0) & (jv < nj))  # NaN included
         if jv.dtype.kind == "f":  # outside glTF's rules (unsigned integers), read by value
             odd |= jv != np.floor(jv)
