@@ -256,9 +256,19 @@ def big_glb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_gltf(path, pos, tri)
 
 
-def _calibrate(lanes: list[_Lane]) -> tuple[float, float]:
-    """One complete run per lane, at once as in the loop: (seconds until a staging
-    folder appears, seconds until the slower run ends)."""
+def _calibrate(lanes: list[_Lane], rounds: int = 3) -> tuple[float, float]:
+    """Complete runs, one per lane at once as in the loop, ``rounds`` times: (seconds until
+    a staging folder appears, seconds until the slower run ends), the least of each.
+
+    The least, not one sample: a round slowed by the machine (the whole suite running, a
+    noisy neighbour) made the kill moments, drawn up to 1.1 times this, land after most
+    runs had ended (91 kills of 200 in one CI run, where the test wants at least half).
+    """
+    found = [_calibrate_once(lanes) for _ in range(rounds)]
+    return min(f[0] for f in found), min(f[1] for f in found)
+
+
+def _calibrate_once(lanes: list[_Lane]) -> tuple[float, float]:
     start = time.monotonic()
     procs = [subprocess.Popen(lane.command(k % 2 == 1), env=quiet_env(), stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE) for k, lane in enumerate(lanes)]  # fmt: skip
