@@ -960,6 +960,7 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
         numbers, feed_end = os.pipe()
         _BATCH_FDS.update((numbers, feed_end))
     os.set_blocking(feed_end, False)
+    poller.register(feed_end, select.POLLOUT)  # looked at only once the workers run
     workers: dict[int, _Forked] = {}  # by the read end of its pipe
     done = bytearray(len(tasks))
     suspects: list[int] = []
@@ -969,8 +970,6 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
     futile = 0  # such deaths since the last record: when workers keep dying at start, stop
     ending = ""  # how the last of them ended
 
-    feeding = False  # feed_end is registered with the poller
-
     def fill() -> None:
         nonlocal feed, feed_end
         while feed:
@@ -979,8 +978,7 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
             except BlockingIOError:
                 return
         if feed_end >= 0:
-            if feeding:
-                poller.unregister(feed_end)
+            poller.unregister(feed_end)
             _close_batch_fd(feed_end)  # the end of the pipe: idle workers exit
             feed_end = -1
 
@@ -1032,9 +1030,6 @@ def _run_forked(kind: Kind, tasks: Sequence[Task], jobs: int, timeout: float | N
                 if not workers:
                     raise  # not even one process: the caller says so
                 break  # fewer workers than asked for
-        if feed_end >= 0:
-            poller.register(feed_end, select.POLLOUT)
-            feeding = True
         look = (time.monotonic(), len(tasks))  # the last pause's start, and the files waiting then
         while workers and unfinished:
             if (left := waiting()) >= len(workers) and not any(w.buffer for w in workers.values()):

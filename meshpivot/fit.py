@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .errors import FlatAxisError, SpecError
 from .options import FitOptions
+from .vectors import values_checked_here
 
 __all__ = [
     "AXES",
@@ -173,8 +174,7 @@ def compute_scale(extents: ArrayLike, options: FitOptions) -> F64:
 
 def _factor(target: float, extent: float, axis: int) -> float:
     """``target / extent``, which must be a positive finite number."""
-    with np.errstate(all="ignore"):
-        f = float(np.float64(target) / np.float64(extent))
+    f = float(target) / float(extent)  # Python floats: inf or 0.0 out of range, no warning
     if not (math.isfinite(f) and f > 0.0):
         raise SpecError(
             f"scaled_bbox[{axis}] = {target:g} m for a measured {AXES[axis]} extent of {extent:g} "
@@ -212,7 +212,7 @@ def compute_fit(lo: ArrayLike, hi: ArrayLike, options: FitOptions) -> Fit:
     ([0.5, 0.5, 0.5], [-0.5, -0.0, -0.25])
     """
     lo_a, hi_a = _as_box(lo, hi)
-    with np.errstate(all="ignore"):  # what overflows is checked below
+    with values_checked_here():  # what overflows is checked below
         scale = compute_scale(hi_a - lo_a, options)
         slo = lo_a * scale
         shi = hi_a * scale

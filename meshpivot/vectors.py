@@ -44,8 +44,9 @@ SIDES = 6  # of a box: bit 2 * axis marks the min face of an axis, bit 2 * axis 
 def values_checked_here() -> np.errstate:
     """numpy's floating-point warnings off, and never raised whatever ``np.seterr`` says.
 
-    For the file functions of :mod:`meshpivot.api` and :mod:`meshpivot.preview`: meshpivot
-    tests the values it reads and computes itself (NaN, infinities, overflow: an error
+    Around the file functions of :mod:`meshpivot.api` and :mod:`meshpivot.preview` (and
+    bake's second writer thread, and :func:`meshpivot.fit.compute_fit`, which checks its
+    result): meshpivot tests the values it reads and computes itself (NaN, infinities, overflow: an error
     that names the place). A corrupt float such as a signalling NaN would otherwise also
     make numpy warn as it is widened or scaled, once per place in the code, or raise
     ``FloatingPointError`` for a caller who set numpy to raise.

@@ -145,7 +145,12 @@ def write_gltf(
         bin_path.write_bytes(binary)
         path.write_text(json.dumps(doc))
         return path
-    js = _pad(json.dumps(doc).encode(), b" ")
+    return _write_glb(path, doc, binary)
+
+
+def _write_glb(path: Path, doc: dict[str, Any], binary: bytes) -> Path:
+    """``doc`` and its one buffer ``binary`` as a GLB at ``path``."""
+    js, binary = _pad(json.dumps(doc).encode(), b" "), _pad(binary, b"\0")
     with path.open("wb") as f:
         f.write(struct.pack("<III", GLB_MAGIC, 2, 12 + 8 + len(js) + 8 + len(binary)))
         f.write(struct.pack("<II", len(js), JSON_CHUNK) + js)
@@ -908,13 +913,7 @@ def _glb_with_a_signalling_nan(path: Path, where: str) -> Path:
     doc["accessors"] = accessors
     doc["bufferViews"] = [{"buffer": 0, "byteOffset": offsets[k], "byteLength": len(b)} for k, b in enumerate(blobs)]
     doc["buffers"] = [{"byteLength": offsets[-1]}]
-    js, binary = _pad(json.dumps(doc).encode(), b" "), b"".join(blobs)
-    path.write_bytes(
-        struct.pack("<III", GLB_MAGIC, 2, 12 + 8 + len(js) + 8 + len(binary))
-        + struct.pack("<II", len(js), JSON_CHUNK) + js
-        + struct.pack("<II", len(binary), BIN_CHUNK) + binary
-    )  # fmt: skip
-    return path
+    return _write_glb(path, doc, b"".join(blobs))
 
 
 @pytest.mark.parametrize(

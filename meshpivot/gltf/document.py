@@ -39,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import NonFiniteInputError, OutputError, UnreadableInputError, UnsupportedInputError
+from ..vectors import values_checked_here
 
 __all__ = [
     "BUFFER_MIME_TYPES",
@@ -1249,7 +1250,7 @@ class _Helper(threading.Thread):
 
     def run(self) -> None:
         try:
-            with np.errstate(all="ignore"):  # as in the caller (api): values are checked where read
+            with values_checked_here():  # as in the caller (api): values are checked where read
                 _write_jobs(self.fd, self.jobs, front=True)
         except BaseException as exc:
             self.error = exc
